@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Ferry target shares: Swift 6 mode, and nonisolated async code
+/// runs on its caller's executor, so non-Sendable streams can be passed down a call chain.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    .enableUpcomingFeature("InferIsolatedConformances"),
+]
+
+let package = Package(
+    name: "Ferry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ferry", targets: ["ferry"]),
+        .library(name: "FerryCore", targets: ["FerryCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, each behind a shim header.
+        .systemLibrary(name: "CLZMA", path: "Sources/CLibs/CLZMA", pkgConfig: "liblzma",
+                       providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CLibs/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CSSH2", path: "Sources/CLibs/CSSH2", pkgConfig: "libssh2",
+                       providers: [.apt(["libssh2-1-dev"])]),
+
+        .target(
+            name: "FerryCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Core",
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "ferry",
+            dependencies: [
+                "FerryCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/ferry",
+            swiftSettings: strict),
+
+        .testTarget(
+            name: "FerryCoreTests",
+            dependencies: ["FerryCore"],
+            path: "Tests/FerryCoreTests",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "FerryIntegrationTests",
+            dependencies: ["FerryCore"],
+            path: "Tests/FerryIntegrationTests",
+            swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,61 @@
+/// A binary cache's `nix-cache-info` file.
+///
+/// As Nix reads it: values trimmed, lines without a colon and unknown keys ignored.
+public struct NixCacheInfo: Hashable, Sendable {
+    public var storeDir: String
+    public var wantMassQuery: Bool?
+    public var priority: Int?
+
+    public init(storeDir: String = StorePath.defaultStoreDir, wantMassQuery: Bool? = nil, priority: Int? = nil) {
+        self.storeDir = storeDir
+        self.wantMassQuery = wantMassQuery
+        self.priority = priority
+    }
+
+    public init(parsing text: String, source: String = "nix-cache-info") throws(NixCacheInfoError) {
+        self.init(storeDir: "")
+        var sawStoreDir = false
+        for line in KeyValueLines.parse(text).lines {
+            let value = line.value.trimming(" \t\r")
+            switch line.key.trimming(" \t") {
+            case "StoreDir":
+                storeDir = value
+                sawStoreDir = true
+            case "WantMassQuery":
+                wantMassQuery = value == "1"
+            case "Priority":
+                guard let n = Int(value) else {
+                    throw NixCacheInfoError(source: source, line: line.number, reason: "Priority is not a number")
+                }
+                priority = n
+            default: break
+            }
+        }
+        if !sawStoreDir { storeDir = StorePath.defaultStoreDir }
+    }
+
+    /// `StoreDir`, then `WantMassQuery` and `Priority` when set.
+    public func rendered() -> String {
+        var text = "StoreDir: \(storeDir)\n"
+        if let wantMassQuery { text += "WantMassQuery: \(wantMassQuery ? 1 : 0)\n" }
+        if let priority { text += "Priority: \(priority)\n" }
+        return text
+    }
+}
+
+/// A nix-cache-info file that cannot be read, and where.
+public struct NixCacheInfoError: Error, CustomStringConvertible, Equatable {
+    public let source: String
+    public let line: Int
+    public let reason: String
+    public var description: String { "invalid \(source) line \(line): \(reason)" }
+}
+
+extension StringProtocol {
+    func trimming(_ set: String) -> String {
+        var s = Substring(self)
+        while let c = s.first, set.contains(c) { s.removeFirst() }
+        while let c = s.last, set.contains(c) { s.removeLast() }
+        return String(s)
+    }
+}

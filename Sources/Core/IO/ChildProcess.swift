@@ -1,0 +1,151 @@
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A child process whose stdin and stdout are async byte streams and whose stderr is
+/// drained continuously into a bounded tail (so the child never blocks on a full pipe,
+/// and errors can quote what it said last).
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let command: String
+    /// The child's standard input; `closeInput()` sends end-of-file.
+    public let input: FileDescriptorStream
+    /// The child's standard output.
+    public let output: FileDescriptorStream
+    private let stderrTail: Mutex<TailBuffer>
+    private let stderrDone = DispatchSemaphore(value: 0)
+    private let exitStatus = Mutex<Int32?>(nil)
+
+    /// Starts `arguments[0]` (looked up in `PATH`) with the rest as its arguments.
+    /// The child inherits the environment, plus `environment`.
+    public init(arguments: [String], environment: [String: String] = [:],
+                ioTimeout: Duration? = nil, stderrLimit: Int = 16 * 1024) throws {
+        precondition(!arguments.isEmpty, "a command needs a program")
+        ChildProcess.ignoreSigpipe
+        command = arguments.joined(separator: " ")
+        let stdinPipe = try ChildProcess.pipe(), stdoutPipe = try ChildProcess.pipe(), stderrPipe = try ChildProcess.pipe()
+        #if os(Linux)
+        // F_SETPIPE_SZ (a GNU extension Glibc's module does not export): a 1 MiB pipe
+        // lets the child run ahead while Ferry hashes and compresses.
+        _ = fcntl(stdoutPipe.read, 1031, 1 << 20)
+        #endif
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2)
+
+        var env = ChildProcess.currentEnvironment()
+        for (key, value) in environment { env[key] = value }
+        let envStrings = env.map { "\($0.key)=\($0.value)" }
+        var spawned: pid_t = 0
+        let status = ChildProcess.withCStrings(arguments) { argv in
+            ChildProcess.withCStrings(envStrings) { envp in
+                posix_spawnp(&spawned, arguments[0], &actions, nil, argv, envp)
+            }
+        }
+        for fd in [stdinPipe.read, stdoutPipe.write, stderrPipe.write] { _ = Glibc.close(fd) }
+        guard status == 0 else {
+            for fd in [stdinPipe.write, stdoutPipe.read, stderrPipe.read] { _ = Glibc.close(fd) }
+            throw SystemError("spawn", arguments[0], errno: status)
+        }
+        pid = spawned
+        input = FileDescriptorStream(fd: stdinPipe.write, name: "stdin of \(arguments[0])", ioTimeout: ioTimeout)
+        output = FileDescriptorStream(fd: stdoutPipe.read, name: "stdout of \(arguments[0])", ioTimeout: ioTimeout)
+        stderrTail = Mutex(TailBuffer(limit: stderrLimit))
+        drainStderr(fd: stderrPipe.read)
+    }
+
+    /// What the child wrote to stderr, its last `stderrLimit` bytes.
+    public var stderr: String {
+        stderrTail.withLock { String(decoding: $0.bytes, as: UTF8.self) }
+    }
+
+    /// Sends end-of-file to the child's stdin.
+    public func closeInput() { input.close() }
+
+    /// Sends `signal` to the child (only to this child, by its own id).
+    public func kill(_ signal: Int32 = SIGTERM) {
+        if exitStatus.withLock({ $0 }) == nil { _ = Glibc.kill(pid, signal) }
+    }
+
+    /// Waits for the child to exit and for its stderr to be drained; returns the raw wait status.
+    @discardableResult
+    public func wait() async -> Int32 {
+        if let status = exitStatus.withLock({ $0 }) { return status }
+        let status: Int32 = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { [pid, stderrDone] in
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
+                stderrDone.wait()
+                stderrDone.signal()
+                continuation.resume(returning: status)
+            }
+        }
+        exitStatus.withLock { $0 = status }
+        input.close()
+        output.close()
+        return status
+    }
+
+    private func drainStderr(fd: Int32) {
+        let thread = DispatchQueue(label: "ferry.stderr.\(pid)")
+        thread.async { [self] in
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+                if n < 0 && currentErrno() == EINTR { continue }
+                if n <= 0 { break }
+                self.stderrTail.withLock { $0.append(chunk[0..<n]) }
+            }
+            _ = Glibc.close(fd)
+            self.stderrDone.signal()
+        }
+    }
+
+    private static let ignoreSigpipe: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard Glibc.pipe(&fds) == 0 else { throw SystemError("pipe", "child process") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    private static func currentEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let string = String(cString: entry)
+            if let equals = string.firstIndex(of: "=") {
+                result[String(string[..<equals])] = String(string[string.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        let pointers = strings.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+/// The last `limit` bytes appended.
+struct TailBuffer: Sendable {
+    let limit: Int
+    private(set) var bytes: [UInt8] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func append(_ more: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: more)
+        if bytes.count > limit { bytes.removeFirst(bytes.count - limit) }
+    }
+}

@@ -1,0 +1,96 @@
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Async reads and writes on a pipe or socket descriptor.
+///
+/// The blocking system calls run on a private dispatch queue, never on Swift's
+/// cooperative threads. Every wait is a `poll` in short slices, so a stream can be
+/// closed from another task, and an idle peer turns into `StreamTimeoutError` after
+/// `ioTimeout` instead of a wait that never ends.
+public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendable {
+    private let fd: Int32
+    private let name: String
+    private let queue: DispatchQueue
+    private let ioTimeout: Duration?
+    private let closed = Atomic<Bool>(false)
+
+    /// Takes ownership of `fd`, which `close()` closes.
+    public init(fd: Int32, name: String, ioTimeout: Duration? = nil) {
+        self.fd = fd
+        self.name = name
+        self.ioTimeout = ioTimeout
+        self.queue = DispatchQueue(label: "ferry.fd.\(name)")
+    }
+
+    deinit { close() }
+
+    public func read(maxLength: Int) async throws -> [UInt8] {
+        try await onQueue { stream throws(any Error) in
+            try stream.waitUntilReady(for: Int16(POLLIN))
+            return try [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
+                count = try readSome(stream.fd, into: UnsafeMutableRawBufferPointer(buffer), subject: stream.name)
+            }
+        }
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>) async throws {
+        try await onQueue { stream throws(any Error) in
+            var done = bytes.startIndex
+            while done < bytes.endIndex {
+                try stream.waitUntilReady(for: Int16(POLLOUT))
+                let n = bytes[done...].withUnsafeBytes { Glibc.write(stream.fd, $0.baseAddress!, $0.count) }
+                if n < 0 {
+                    if currentErrno() == EINTR || currentErrno() == EAGAIN { continue }
+                    throw SystemError("write", stream.name)
+                }
+                done += n
+            }
+        }
+    }
+
+    /// Closes the descriptor once; waits in progress end with an error.
+    public func close() {
+        if !closed.exchange(true, ordering: .acquiringAndReleasing) {
+            _ = Glibc.close(fd)
+        }
+    }
+
+    private func onQueue<R: Sendable>(_ body: @escaping @Sendable (FileDescriptorStream) throws(any Error) -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(self) }) }
+        }
+    }
+
+    /// Polls in slices of at most 200 ms until the descriptor is ready, closed, or idle too long.
+    private func waitUntilReady(for events: Int16) throws {
+        let start = ContinuousClock.now
+        while true {
+            if closed.load(ordering: .acquiring) { throw StreamClosedError(stream: name) }
+            var pfd = pollfd(fd: fd, events: events, revents: 0)
+            let result = poll(&pfd, 1, 200)
+            if result > 0 { return }
+            if result < 0 && currentErrno() != EINTR { throw SystemError("poll", name) }
+            if let ioTimeout, ContinuousClock.now - start >= ioTimeout {
+                throw StreamTimeoutError(stream: name, timeout: ioTimeout)
+            }
+        }
+    }
+}
+
+/// No byte moved on a stream for its whole I/O timeout.
+public struct StreamTimeoutError: Error, CustomStringConvertible {
+    public let stream: String
+    public let timeout: Duration
+    public var description: String { "no data on \(stream) for \(timeout) (io-timeout)" }
+}
+
+/// A stream was used after it was closed.
+public struct StreamClosedError: Error, CustomStringConvertible {
+    public let stream: String
+    public var description: String { "\(stream) was closed" }
+}

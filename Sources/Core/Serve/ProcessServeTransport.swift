@@ -1,0 +1,43 @@
+/// The serve protocol over a local child process, `nix-store --serve --write` by default.
+///
+/// The same transport runs any command that speaks the protocol on its stdin and
+/// stdout (a store root through `--store`, or the system `ssh` binary running the
+/// remote `nix-store`).
+public final class ProcessServeTransport: ServeTransport {
+    public let peer: String
+    private let process: ChildProcess
+
+    /// Runs `command` (default: `nix-store --serve --write`).
+    public init(command: [String], peer: String, environment: [String: String] = [:],
+                ioTimeout: Duration? = nil) throws {
+        self.peer = peer
+        process = try ChildProcess(arguments: command, environment: environment, ioTimeout: ioTimeout)
+    }
+
+    /// `nix-store --serve --write`, for the local store or the store at `root`.
+    public static func localStore(root: String? = nil, program: String = "nix-store",
+                                  ioTimeout: Duration? = nil) throws -> ProcessServeTransport {
+        var command = [program, "--serve", "--write"]
+        if let root { command += ["--store", root] }
+        return try ProcessServeTransport(command: command, peer: root.map { "store \($0)" } ?? "local store",
+                                         ioTimeout: ioTimeout)
+    }
+
+    public var peerDiagnostics: String { process.stderr }
+
+    public func read(maxLength: Int) async throws -> [UInt8] {
+        try await process.output.read(maxLength: maxLength)
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>) async throws {
+        try await process.input.write(bytes)
+    }
+
+    public func close() async {
+        process.closeInput()
+        await process.wait()
+    }
+
+    /// The child's process id, for tests that stop or kill the peer.
+    public var processID: Int32 { process.pid }
+}

@@ -1,0 +1,235 @@
+/// A client of Nix's serve protocol over any `ServeTransport`.
+///
+/// Commands run one at a time, as Nix itself runs them: a connection is owned by one
+/// task. Any failure in the middle of a command leaves the stream at an unknown
+/// position, so the client marks itself broken and refuses further commands; open a
+/// new connection instead.
+public final class ServeClient {
+    public let transport: any ServeTransport
+    public let storeDir: String
+    /// The version both sides speak: the lower of the two.
+    public private(set) var protocolVersion: UInt64 = 0
+    private let reader: WireReader
+    private var out = WireEncoder(reservingCapacity: 4096)
+    private var broken: String?
+
+    private init(transport: any ServeTransport, storeDir: String) {
+        self.transport = transport
+        self.storeDir = storeDir
+        reader = WireReader(source: transport)
+    }
+
+    /// Performs the handshake; the server must speak protocol 2.5 or later.
+    public static func connect(over transport: any ServeTransport,
+                               storeDir: String = StorePath.defaultStoreDir) async throws -> ServeClient {
+        let client = ServeClient(transport: transport, storeDir: storeDir)
+        try await client.exchange("handshake") {
+            client.out.u64(ServeProtocol.magic1)
+            client.out.u64(ServeProtocol.clientVersion)
+            try await client.flush()
+            guard try await client.reader.u64() == ServeProtocol.magic2 else {
+                throw ServeFailure("the peer did not answer with the serve protocol's magic number")
+            }
+            let serverVersion = try await client.reader.u64()
+            guard ServeProtocol.major(serverVersion) == 0x200,
+                  serverVersion >= ServeProtocol.minimumServerVersion else {
+                throw ServeFailure("the peer speaks serve protocol \(serverVersion >> 8).\(serverVersion & 0xff); Ferry needs 2.5 or later (Nix 2.1 or newer)")
+            }
+            client.protocolVersion = min(serverVersion, ServeProtocol.clientVersion)
+        }
+        return client
+    }
+
+    /// The subset of `paths` that is valid in the peer's store. With `lock`, the peer
+    /// also keeps them from garbage collection until the connection closes.
+    public func queryValidPaths(_ paths: [StorePath], lock: Bool = false,
+                                substitute: Bool = false) async throws -> Set<StorePath> {
+        try await exchange("QueryValidPaths") {
+            out.u64(ServeProtocol.Command.queryValidPaths.rawValue)
+            out.bool(lock)
+            out.bool(substitute)
+            writePaths(paths)
+            try await flush()
+            return try await readPaths()
+        }
+    }
+
+    /// Path infos of the valid ones among `paths`; invalid paths are left out.
+    public func queryPathInfos(_ paths: [StorePath]) async throws -> [PathInfo] {
+        try await exchange("QueryPathInfos") {
+            out.u64(ServeProtocol.Command.queryPathInfos.rawValue)
+            writePaths(paths)
+            try await flush()
+            var infos: [PathInfo] = []
+            while true {
+                let path = try await reader.string(maxLength: ServeProtocol.maxPathLength)
+                if path.isEmpty { return infos }
+                infos.append(try await readPathInfo(path: path))
+            }
+        }
+    }
+
+    /// The closure of `paths` (every path they reference, directly or not, and themselves).
+    public func queryClosure(_ paths: [StorePath], includeOutputs: Bool = false) async throws -> Set<StorePath> {
+        try await exchange("QueryClosure") {
+            out.u64(ServeProtocol.Command.queryClosure.rawValue)
+            out.bool(includeOutputs)
+            writePaths(paths)
+            try await flush()
+            return try await readPaths()
+        }
+    }
+
+    /// Streams the NAR of `path` to `sink` as it arrives and returns its size. The NAR
+    /// has no length prefix on the wire; it is parsed (and so fully validated) to find its end.
+    @discardableResult
+    public func dumpStorePath(_ path: StorePath, to sink: (ArraySlice<UInt8>) async throws -> Void) async throws -> UInt64 {
+        try await exchange("DumpStorePath \(path)") {
+            out.u64(ServeProtocol.Command.dumpStorePath.rawValue)
+            out.string(path.path)
+            try await flush()
+            var parser = NarParser()
+            var validator = NarValidationOnly()
+            while !parser.isComplete {
+                if reader.buffered.isEmpty { try await reader.fill() }
+                let chunk = reader.buffered
+                let used = try chunk.withUnsafeBytes { try parser.feed($0, to: &validator) }
+                try await sink(chunk.prefix(used))
+                reader.consume(used)
+            }
+            return parser.offset
+        }
+    }
+
+    /// Adds a path to the peer's store from its NAR, which `body` writes to the given
+    /// sink: exactly `info.narSize` bytes. The peer checks NarHash and NarSize; it does
+    /// not check signatures (they travel as they are). `ultimate` stays false unless
+    /// asked for, as Nix leaves it when it copies.
+    public func addToStoreNar(_ info: PathInfo, ultimate: Bool = false,
+                              body: (NarUpload) async throws -> Void) async throws {
+        try await exchange("AddToStoreNar \(info.path)") {
+            out.u64(ServeProtocol.Command.addToStoreNar.rawValue)
+            out.string(info.path.path)
+            out.string(info.deriver?.path ?? "")
+            out.string(info.narHash.encoded(.base16))
+            writePaths(info.sortedReferences)
+            out.u64(0)  // registration time: the peer's own clock decides
+            out.u64(info.narSize)
+            out.bool(ultimate)
+            out.strings(info.sortedSignatures)
+            out.string(info.contentAddress ?? "")
+            try await flush()
+            let upload = NarUpload(transport: transport, expected: info.narSize)
+            try await body(upload)
+            try upload.finish()
+            guard try await reader.u64() == 1 else { throw ServeFailure("the peer did not confirm the import") }
+        }
+    }
+
+    /// Closes the connection; the peer drops its temporary GC roots.
+    public func close() async {
+        broken = broken ?? "the connection is closed"
+        await transport.close()
+    }
+
+    // MARK: plumbing
+
+    /// Runs one command; any error is wrapped with the operation and the peer's stderr,
+    /// and leaves the client broken.
+    private func exchange<R>(_ operation: String, _ body: () async throws -> R) async throws -> R {
+        if let broken { throw ServeError(peer: transport.peer, operation: operation, reason: broken, peerDiagnostics: "") }
+        do {
+            return try await body()
+        } catch {
+            broken = "an earlier command failed"
+            out.removeAll()
+            throw await wrap(error, operation: operation)
+        }
+    }
+
+    private func wrap(_ error: any Error, operation: String) async -> any Error {
+        if error is NarUploadError || error is CancellationError { return error }
+        let reason: String
+        switch error {
+        case let failure as ServeFailure: reason = failure.reason
+        case WireError.unexpectedEnd: reason = "the peer closed the connection"
+        default: reason = "\(error)"
+        }
+        if case WireError.unexpectedEnd = error {
+            // The peer prints its error and exits; give its stderr a moment to arrive.
+            await transport.close()
+        }
+        return ServeError(peer: transport.peer, operation: operation, reason: reason,
+                          peerDiagnostics: transport.peerDiagnostics)
+    }
+
+    private func flush() async throws {
+        guard !out.isEmpty else { return }
+        try await transport.write(out.bytes)
+        out.removeAll()
+    }
+
+    private func writePaths(_ paths: some Collection<StorePath>) {
+        out.strings(paths.map(\.path))
+    }
+
+    private func parsePath(_ string: String) throws -> StorePath {
+        try StorePath(string, storeDir: storeDir)
+    }
+
+    private func readPaths() async throws -> Set<StorePath> {
+        Set(try await reader.strings(maxLength: ServeProtocol.maxPathLength).map(parsePath))
+    }
+
+    private func readPathInfo(path: String) async throws -> PathInfo {
+        let storePath = try parsePath(path)
+        let deriver = try await reader.string(maxLength: ServeProtocol.maxPathLength)
+        let references = try await readPaths()
+        _ = try await reader.u64()  // download size: the NAR size again
+        let narSize = try await reader.u64()
+        let narHash = try Hash(parsing: try await reader.string(maxLength: ServeProtocol.maxFieldLength))
+        let ca = try await reader.string(maxLength: ServeProtocol.maxFieldLength)
+        let sigs = try await reader.strings(maxLength: ServeProtocol.maxFieldLength, maxCount: 10_000)
+        return PathInfo(path: storePath, deriver: deriver.isEmpty ? nil : try parsePath(deriver),
+                        narHash: narHash, narSize: narSize, references: references,
+                        signatures: Set(sigs), contentAddress: ca.isEmpty ? nil : ca)
+    }
+}
+
+/// The NAR of an AddToStoreNar in flight: it counts what is written, so the peer
+/// gets exactly the size it was promised.
+public final class NarUpload: AsyncByteSink {
+    private let transport: any ServeTransport
+    private let expected: UInt64
+    public private(set) var written: UInt64 = 0
+
+    init(transport: any ServeTransport, expected: UInt64) {
+        self.transport = transport
+        self.expected = expected
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>) async throws {
+        guard written + UInt64(bytes.count) <= expected else {
+            throw NarUploadError(expected: expected, got: written + UInt64(bytes.count))
+        }
+        try await transport.write(bytes)
+        written += UInt64(bytes.count)
+    }
+
+    func finish() throws {
+        guard written == expected else { throw NarUploadError(expected: expected, got: written) }
+    }
+}
+
+/// A NAR upload whose length is not the NarSize announced for it.
+public struct NarUploadError: Error, CustomStringConvertible {
+    public let expected: UInt64
+    public let got: UInt64
+    public var description: String { "the NAR has \(got) bytes but its path info says \(expected)" }
+}
+
+/// A reply that makes no sense, before it is given the operation and peer.
+struct ServeFailure: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+}

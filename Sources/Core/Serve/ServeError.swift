@@ -1,0 +1,26 @@
+/// A serve-protocol exchange that failed, with what the peer said on its stderr.
+public struct ServeError: Error, CustomStringConvertible {
+    public let peer: String
+    /// What Ferry was doing: `handshake`, `QueryPathInfos`, `DumpStorePath /nix/store/…`.
+    public let operation: String
+    public let reason: String
+    /// The tail of the peer's stderr, where Nix reports its errors.
+    public let peerDiagnostics: String
+
+    public var description: String {
+        var text = "\(operation) with \(peer) failed: \(reason)"
+        let said = peerDiagnostics.trimmingTrailingWhitespace
+        if !said.isEmpty {
+            text += "\n  the peer said: " + said.split(separator: "\n").joined(separator: "\n  ")
+        }
+        return text
+    }
+}
+
+extension String {
+    var trimmingTrailingWhitespace: String {
+        var s = Substring(self)
+        while let last = s.last, last.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

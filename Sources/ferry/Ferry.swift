@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Ferry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ferry",
+        abstract: "Copy Nix store closures between machines and into binary caches.",
+        subcommands: [Nar.self, HashCommand.self])
+}
