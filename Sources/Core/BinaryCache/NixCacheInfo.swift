@@ -16,8 +16,8 @@ public struct NixCacheInfo: Hashable, Sendable {
         self.init(storeDir: "")
         var sawStoreDir = false
         for line in KeyValueLines.parse(text).lines {
-            let value = line.value.trimming(" \t\r")
-            switch line.key.trimming(" \t") {
+            let value = line.value.trimmingWhitespace
+            switch line.key.trimmingWhitespace {
             case "StoreDir":
                 storeDir = value
                 sawStoreDir = true
@@ -49,13 +49,4 @@ public struct NixCacheInfoError: Error, CustomStringConvertible, Equatable {
     public let line: Int
     public let reason: String
     public var description: String { "invalid \(source) line \(line): \(reason)" }
-}
-
-extension StringProtocol {
-    func trimming(_ set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s.removeFirst() }
-        while let c = s.last, set.contains(c) { s.removeLast() }
-        return String(s)
-    }
 }

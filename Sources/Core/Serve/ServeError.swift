@@ -9,18 +9,10 @@ public struct ServeError: Error, CustomStringConvertible {
 
     public var description: String {
         var text = "\(operation) with \(peer) failed: \(reason)"
-        let said = peerDiagnostics.trimmingTrailingWhitespace
+        let said = peerDiagnostics.trimmingWhitespace
         if !said.isEmpty {
             text += "\n  the peer said: " + said.split(separator: "\n").joined(separator: "\n  ")
         }
         return text
-    }
-}
-
-extension String {
-    var trimmingTrailingWhitespace: String {
-        var s = Substring(self)
-        while let last = s.last, last.isWhitespace { s.removeLast() }
-        return String(s)
     }
 }

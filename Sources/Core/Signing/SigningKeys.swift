@@ -119,7 +119,7 @@ public struct KeyError: Error, CustomStringConvertible, Equatable {
 
     /// Splits `name:base64` and decodes it to exactly `expectedBytes` bytes.
     static func split(_ text: String, source: String, expectedBytes: Int) throws(KeyError) -> (String, [UInt8]) {
-        let trimmed = text.trimming(" \t\r\n")
+        let trimmed = text.trimmingWhitespace
         guard let colon = trimmed.firstIndex(of: ":") else {
             throw KeyError(source: source, reason: "expected 'name:base64'")
         }

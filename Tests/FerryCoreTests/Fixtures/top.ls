@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"bin":{"type":"directory","entries":{"top":{"type":"regular","size":19,"executable":true,"narOffset":400}}},"deps":{"type":"regular","size":62,"narOffset":640},"link":{"type":"symlink","target":"/nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-ferry-fixture-dep/data"}}}}

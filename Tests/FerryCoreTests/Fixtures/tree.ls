@@ -1,0 +1,1 @@
+{"version":1,"root":{"type":"directory","entries":{"B":{"type":"regular","size":1,"narOffset":232},"a.txt":{"type":"regular","size":6,"narOffset":424},"link":{"type":"symlink","target":"a.txt"},"sub":{"type":"directory","entries":{"run.sh":{"type":"regular","size":18,"executable":true,"narOffset":976}}}}}}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Ferry's build, demo and tests need on a Debian machine (run as root).
+# Idempotent and quick when everything is there: it only calls apt-get for what is missing.
+set -euo pipefail
+
+packages=(
+  liblzma-dev libzstd-dev libssh2-1-dev libbz2-dev pkg-config   # C libraries Ferry links
+  nix-bin                                                        # the reference for every format
+  openssh-server openssh-client nginx-light                      # real peers for integration tests
+  zstd xz-utils bzip2 time procps util-linux                     # tools the tests and benchmarks call
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bootstrap: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Nix runs daemonless for root (NIX_REMOTE=local, set by the Makefile); the store must exist.
+mkdir -p /nix/store /nix/var/nix
+command -v swift >/dev/null || { echo "bootstrap: swift is not on PATH (this project needs Swift 6.1 or later)" >&2; exit 1; }
