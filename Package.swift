@@ -51,7 +51,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "FerryIntegrationTests",
-            dependencies: ["FerryCore"],
+            dependencies: ["FerryCore", "ferry"],
             path: "Tests/FerryIntegrationTests",
             swiftSettings: strict),
     ]
