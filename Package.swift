@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, each behind a shim header.
@@ -27,17 +29,37 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSSH2", path: "Sources/CLibs/CSSH2", pkgConfig: "libssh2",
                        providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "CBZip2", path: "Sources/CLibs/CBZip2", providers: [.apt(["libbz2-dev"])]),
 
         .target(
             name: "FerryCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
             path: "Sources/Core",
             swiftSettings: strict),
+
+        // Plugins: each knows Core and its own C library, never another plugin.
+        .target(name: "FerryLocalStore", dependencies: ["FerryCore"], path: "Sources/Plugins/LocalStore",
+                swiftSettings: strict),
+        .target(name: "FerryFileCache", dependencies: ["FerryCore"], path: "Sources/Plugins/FileCache",
+                swiftSettings: strict),
+        .target(name: "FerryZstd", dependencies: ["FerryCore", "CZstd"], path: "Sources/Plugins/Zstd",
+                swiftSettings: strict),
+        .target(name: "FerryXZ", dependencies: ["FerryCore", "CLZMA"], path: "Sources/Plugins/XZ",
+                swiftSettings: strict),
+        .target(name: "FerryBZip2", dependencies: ["FerryCore", "CBZip2"], path: "Sources/Plugins/BZip2",
+                swiftSettings: strict),
+        .target(name: "FerryBasicCodecs", dependencies: ["FerryCore"], path: "Sources/Plugins/BasicCodecs",
+                swiftSettings: strict),
 
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryCore",
+                "FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ", "FerryBZip2",
+                "FerryBasicCodecs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/ferry",

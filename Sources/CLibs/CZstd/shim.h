@@ -1,6 +1,7 @@
 #ifndef FERRY_CZSTD_SHIM_H
 #define FERRY_CZSTD_SHIM_H
 #include <stddef.h>
+#define ZSTD_STATIC_LINKING_ONLY  /* the memory estimators live in the "experimental" section */
 #include <zstd.h>
 
 /* ZSTD_isError's result as a plain int, and the frame-size sentinels as constants. */

@@ -109,7 +109,7 @@ public struct NarInfo: Hashable, Sendable {
         "nar/\(fileHash.encoded(.nix32)).nar\(fileExtension(compression: compression))"
     }
 
-    /// The extension Nix adds for a compression method (none for `none`).
+    /// The extension Nix adds for a compression method (`binary-cache-store.cc`).
     public static func fileExtension(compression: String) -> String {
         switch compression {
         case "xz": ".xz"
@@ -118,8 +118,7 @@ public struct NarInfo: Hashable, Sendable {
         case "lzip": ".lzip"
         case "lz4": ".lz4"
         case "br": ".br"
-        case "none", "": ""
-        default: "." + compression
+        default: ""  // none, and methods Nix gives no extension (gzip)
         }
     }
 }

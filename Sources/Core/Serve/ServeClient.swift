@@ -1,10 +1,11 @@
 /// A client of Nix's serve protocol over any `ServeTransport`.
 ///
-/// Commands run one at a time, as Nix itself runs them: a connection is owned by one
-/// task. Any failure in the middle of a command leaves the stream at an unknown
+/// Commands run one at a time, as Nix itself runs them: a connection is used by one
+/// task at a time (a `ServeConnectionPool` lends it to one borrower), which is why it
+/// may cross tasks although it has mutable state. Any failure in the middle of a command leaves the stream at an unknown
 /// position, so the client marks itself broken and refuses further commands; open a
 /// new connection instead.
-public final class ServeClient {
+public final class ServeClient: @unchecked Sendable {
     public let transport: any ServeTransport
     public let storeDir: String
     /// The version both sides speak: the lower of the two.
@@ -107,6 +108,19 @@ public final class ServeClient {
     /// asked for, as Nix leaves it when it copies.
     public func addToStoreNar(_ info: PathInfo, ultimate: Bool = false,
                               body: (NarUpload) async throws -> Void) async throws {
+        let upload = try await beginAddToStoreNar(info, ultimate: ultimate)
+        do {
+            try await body(upload)
+        } catch {
+            broken = "an upload was abandoned half-way"
+            throw error
+        }
+        try await finishAddToStoreNar(upload)
+    }
+
+    /// Sends AddToStoreNar's request; the NAR then goes to the returned sink, and
+    /// `finishAddToStoreNar` completes the command. No other command may run between.
+    public func beginAddToStoreNar(_ info: PathInfo, ultimate: Bool = false) async throws -> NarUpload {
         try await exchange("AddToStoreNar \(info.path)") {
             out.u64(ServeProtocol.Command.addToStoreNar.rawValue)
             out.string(info.path.path)
@@ -119,8 +133,13 @@ public final class ServeClient {
             out.strings(info.sortedSignatures)
             out.string(info.contentAddress ?? "")
             try await flush()
-            let upload = NarUpload(transport: transport, expected: info.narSize)
-            try await body(upload)
+            return NarUpload(transport: transport, path: info.path, expected: info.narSize)
+        }
+    }
+
+    /// Checks that the whole NAR was sent and waits for the peer to confirm the import.
+    public func finishAddToStoreNar(_ upload: NarUpload) async throws {
+        try await exchange("AddToStoreNar \(upload.path)") {
             try upload.finish()
             guard try await reader.u64() == 1 else { throw ServeFailure("the peer did not confirm the import") }
         }
@@ -200,11 +219,13 @@ public final class ServeClient {
 /// gets exactly the size it was promised.
 public final class NarUpload: AsyncByteSink {
     private let transport: any ServeTransport
+    public let path: StorePath
     private let expected: UInt64
     public private(set) var written: UInt64 = 0
 
-    init(transport: any ServeTransport, expected: UInt64) {
+    init(transport: any ServeTransport, path: StorePath, expected: UInt64) {
         self.transport = transport
+        self.path = path
         self.expected = expected
     }
 

@@ -1,0 +1,18 @@
+/// Durations as a config writes them: `500ms`, `30s`, `5m`, `1h`, or a bare number of
+/// seconds (as Nix's own timeouts take them).
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingWhitespace
+        for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where trimmed.hasSuffix(suffix) {
+            return seconds(String(trimmed.dropLast(suffix.count)), scale: scale)
+        }
+        return seconds(trimmed, scale: 1)
+    }
+
+    private static func seconds(_ number: String, scale: Double) -> Duration? {
+        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number) else {
+            return nil
+        }
+        return .milliseconds(Int64((value * scale * 1000).rounded()))
+    }
+}

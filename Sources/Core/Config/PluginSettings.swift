@@ -1,0 +1,118 @@
+/// The settings of one pipeline stage: its plugin's name and the table of values a
+/// config file or URL gave it. Typed reads report errors at the stage's location.
+public struct PluginSettings: Sendable, Equatable {
+    public var plugin: String
+    /// Where the values came from, for errors: `pipeline.toml [source]`, `--to file:///x`.
+    public var location: String
+    public private(set) var values: [String: ConfigValue]
+    /// True when the values came from a URL, where every value is a string to parse.
+    public let fromURL: Bool
+
+    public init(plugin: String, location: String, values: [String: ConfigValue] = [:], fromURL: Bool = false) {
+        self.plugin = plugin
+        self.location = location
+        self.values = values
+        self.fromURL = fromURL
+    }
+
+    public subscript(key: String) -> ConfigValue? {
+        get { values[key] }
+        set { values[key] = newValue }
+    }
+
+    private func error(_ key: String, _ reason: String) -> ConfigError {
+        ConfigError(location, key: key, reason)
+    }
+
+    private func mismatch(_ key: String, _ value: ConfigValue, expected: String) -> ConfigError {
+        error(key, "expected \(expected), found \(value.typeName) \(value)")
+    }
+
+    public func string(_ key: String) throws(ConfigError) -> String? {
+        switch values[key] {
+        case nil: return nil
+        case .string(let s): return s
+        case let other?: throw mismatch(key, other, expected: "a string")
+        }
+    }
+
+    public func int(_ key: String) throws(ConfigError) -> Int? {
+        switch values[key] {
+        case nil: return nil
+        case .integer(let n): return n
+        case .string(let s) where fromURL:
+            guard let n = Int(s) else { throw error(key, "'\(s)' is not a whole number") }
+            return n
+        case let other?: throw mismatch(key, other, expected: "an integer")
+        }
+    }
+
+    public func bool(_ key: String) throws(ConfigError) -> Bool? {
+        switch values[key] {
+        case nil: return nil
+        case .bool(let b): return b
+        case .string(let s) where fromURL:
+            switch s {
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw error(key, "'\(s)' is not true or false")
+            }
+        case let other?: throw mismatch(key, other, expected: "true or false")
+        }
+    }
+
+    /// A size in bytes: an integer, or a string such as `512MiB` or `1.5G`.
+    public func size(_ key: String) throws(ConfigError) -> Int? {
+        switch values[key] {
+        case nil: return nil
+        case .integer(let n) where n >= 0: return n
+        case .string(let s):
+            guard let n = ByteSize.parse(s) else {
+                throw error(key, "'\(s)' is not a size (write it as 4GiB, 512MiB, 1.5G or a number of bytes)")
+            }
+            return n
+        case let other?: throw mismatch(key, other, expected: "a size such as \"512MiB\"")
+        }
+    }
+
+    /// A duration: a number of seconds, or a string such as `500ms`, `30s`, `5m`.
+    public func duration(_ key: String) throws(ConfigError) -> Duration? {
+        switch values[key] {
+        case nil: return nil
+        case .integer(let n) where n >= 0: return .seconds(n)
+        case .float(let x) where x >= 0: return .milliseconds(Int64((x * 1000).rounded()))
+        case .string(let s):
+            guard let d = DurationText.parse(s) else {
+                throw error(key, "'\(s)' is not a duration (write it as 500ms, 30s, 5m or a number of seconds)")
+            }
+            return d
+        case let other?: throw mismatch(key, other, expected: "a duration such as \"30s\"")
+        }
+    }
+
+    /// A list of strings; from a URL, a comma-separated string.
+    public func strings(_ key: String) throws(ConfigError) -> [String]? {
+        switch values[key] {
+        case nil: return nil
+        case .string(let s) where fromURL: return s.split(separator: ",").map(String.init)
+        case .array(let items):
+            return try items.map { item throws(ConfigError) in
+                guard case .string(let s) = item else { throw mismatch(key, item, expected: "an array of strings") }
+                return s
+            }
+        case let other?: throw mismatch(key, other, expected: "an array of strings")
+        }
+    }
+
+    /// A path, with a leading `~` expanded to the home directory.
+    public func path(_ key: String) throws(ConfigError) -> String? {
+        try string(key).map(expandingTilde)
+    }
+}
+
+/// `~/x` → `$HOME/x`.
+public func expandingTilde(_ path: String) -> String {
+    guard path == "~" || path.hasPrefix("~/") else { return path }
+    let home = getenvString("HOME") ?? "/root"
+    return home + path.dropFirst()
+}

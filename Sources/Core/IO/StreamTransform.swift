@@ -1,0 +1,58 @@
+/// One step of a C library's streaming (de)compressor: take what input fits, produce
+/// what output fits. `TransformFilter` drives it with bounded buffers; a plugin only
+/// wraps its library's call.
+public protocol StreamTransform: AnyObject {
+    /// Consumes some of `input` and writes output into `output`; returns how much of
+    /// each was used. It must make progress unless `output` is full.
+    func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int)
+    /// Flushes the end of the stream into `output`; `done` once nothing is left.
+    func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool)
+}
+
+/// A `ByteFilter` that runs a `StreamTransform` and writes its output on in chunks of
+/// `chunkSize`: memory is one output chunk, whatever flows through.
+public final class TransformFilter: ByteFilter {
+    private let transform: any StreamTransform
+    private let output: any AsyncByteSink
+    private var buffer: [UInt8]
+    private var filled = 0
+
+    public init(_ transform: any StreamTransform, writingTo output: any AsyncByteSink, chunkSize: Int = 256 * 1024) {
+        self.transform = transform
+        self.output = output
+        buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    public func write(_ bytes: ArraySlice<UInt8>) async throws {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let (consumed, produced) = try bytes[offset...].withUnsafeBytes { input in
+                try buffer.withUnsafeMutableBytes { raw in
+                    try transform.process(input, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                }
+            }
+            offset += consumed
+            filled += produced
+            if filled == buffer.count || (consumed == 0 && produced == 0) {
+                try await flush()
+            }
+        }
+    }
+
+    public func finish() async throws {
+        while true {
+            let (produced, done) = try buffer.withUnsafeMutableBytes { raw in
+                try transform.finish(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+            }
+            filled += produced
+            if done || filled == buffer.count { try await flush() }
+            if done { return }
+        }
+    }
+
+    private func flush() async throws {
+        guard filled > 0 else { return }
+        try await output.write(buffer[0..<filled])
+        filled = 0
+    }
+}

@@ -1,0 +1,20 @@
+/// Why a store path was not copied.
+public enum CopyError: Error, CustomStringConvertible, Equatable {
+    /// The NAR that arrived is not the one the path info describes: nothing is published.
+    case narMismatch(StorePath, String)
+    /// A path it references failed, so it cannot be published either.
+    case referenceFailed(StorePath, reference: StorePath)
+    /// The source does not have a requested path.
+    case notInSource([StorePath], source: String)
+
+    public var description: String {
+        switch self {
+        case .narMismatch(let path, let reason):
+            "\(path): \(reason); nothing was published for it"
+        case .referenceFailed(let path, let reference):
+            "\(path): not published because its reference \(reference) failed"
+        case .notInSource(let paths, let source):
+            "not valid in \(source): " + paths.map(\.path).joined(separator: ", ")
+        }
+    }
+}

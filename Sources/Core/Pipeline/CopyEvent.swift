@@ -1,0 +1,14 @@
+/// What happens during a run, in the order it happens: what logs, the progress
+/// display and `--json` are made from.
+public enum CopyEvent: Sendable {
+    /// The closure is known: how many paths, how many are already at the destination.
+    case planned(closure: Int, toCopy: Int, skipped: Int, narBytes: UInt64)
+    case skipped(StorePath)
+    case started(StorePath, narSize: UInt64)
+    /// A NAR is stored (not yet published): its sizes, and how long it took.
+    case stored(StorePath, narSize: UInt64, fileSize: UInt64?, seconds: Double)
+    /// The path is visible at the destination.
+    case published(StorePath)
+    case failed(StorePath, String)
+    case finished(RunSummary)
+}

@@ -1,0 +1,124 @@
+/// Decides which path a copy worker takes next and which NAR is published next.
+///
+/// Copies may finish in any order; publication follows the topological order strictly
+/// (references first, ties by store path), so the destination never shows a path whose
+/// references are missing and the log is the same every run. A failed path fails its
+/// dependents too. For backends that need references first (a Nix store), a path is
+/// handed out only once its references are published.
+actor CopyScheduler {
+    private enum State {
+        case pending, running, uploaded(StoredNar), published, failed
+    }
+
+    private let order: [PathInfo]
+    private let referencesFirst: Bool
+    private var state: [StorePath: State]
+    /// Indices below this are no longer pending.
+    private var startCursor = 0
+    private var publishCursor = 0
+    private var publishing = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// Failures the run reports, in the order they happened.
+    private(set) var failures: [(path: StorePath, error: any Error)] = []
+
+    init(order: [PathInfo], referencesFirst: Bool) {
+        self.order = order
+        self.referencesFirst = referencesFirst
+        state = Dictionary(order.map { ($0.path, State.pending) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The next path to copy, or nil when no path is left to start.
+    func nextCopy() async -> PathInfo? {
+        while true {
+            var anyPending = false
+            for index in startCursor..<order.count {
+                let info = order[index]
+                guard case .pending = state[info.path]! else {
+                    if index == startCursor { startCursor += 1 }
+                    continue
+                }
+                if let failed = failedReference(of: info) {
+                    fail(info.path, CopyError.referenceFailed(info.path, reference: failed))
+                    continue
+                }
+                anyPending = true
+                if referencesFirst && !referencesPublished(info) { continue }
+                state[info.path] = .running
+                return info
+            }
+            if !anyPending { return nil }
+            await waitForChange()
+        }
+    }
+
+    func uploaded(_ stored: StoredNar) {
+        state[stored.info.path] = .uploaded(stored)
+        notify()
+    }
+
+    func failed(_ path: StorePath, _ error: any Error) {
+        fail(path, error)
+    }
+
+    /// The next NAR to publish, in topological order, or nil when every path is done.
+    func nextPublication() async -> StoredNar? {
+        precondition(!publishing, "one publisher at a time")
+        while publishCursor < order.count {
+            let info = order[publishCursor]
+            switch state[info.path]! {
+            case .failed, .published:
+                publishCursor += 1
+            case .uploaded(let stored):
+                if let failed = failedReference(of: info) {
+                    fail(info.path, CopyError.referenceFailed(info.path, reference: failed))
+                    continue
+                }
+                publishing = true
+                return stored
+            case .pending, .running:
+                await waitForChange()
+            }
+        }
+        return nil
+    }
+
+    /// The publisher's answer for what `nextPublication` handed it.
+    func publicationDone(_ path: StorePath, error: (any Error)?) {
+        publishing = false
+        if let error { fail(path, error) } else { state[path] = .published }
+        publishCursor += 1
+        notify()
+    }
+
+    private func fail(_ path: StorePath, _ error: any Error) {
+        state[path] = .failed
+        failures.append((path, error))
+        notify()
+    }
+
+    private func failedReference(of info: PathInfo) -> StorePath? {
+        info.references.sorted().first { ref in
+            guard ref != info.path, let s = state[ref] else { return false }
+            if case .failed = s { return true }
+            return false
+        }
+    }
+
+    private func referencesPublished(_ info: PathInfo) -> Bool {
+        info.references.allSatisfy { ref in
+            guard ref != info.path, let s = state[ref] else { return true }
+            if case .published = s { return true }
+            return false
+        }
+    }
+
+    private func waitForChange() async {
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func notify() {
+        let woken = waiting
+        waiting.removeAll()
+        for continuation in woken { continuation.resume() }
+    }
+}

@@ -1,0 +1,37 @@
+/// Checks a NAR against its path info while it streams: its size as it grows, its
+/// NarHash at the end; and builds its `.ls` listing when asked.
+struct NarCheck {
+    private let expected: PathInfo
+    private var hasher = HashingCounter()
+    private var parser: NarParser?
+    private var listing = NarListing()
+
+    init(expected: PathInfo, buildListing: Bool) {
+        self.expected = expected
+        parser = buildListing ? NarParser() : nil
+    }
+
+    mutating func update(_ chunk: ArraySlice<UInt8>) throws {
+        guard hasher.count + UInt64(chunk.count) <= expected.narSize else {
+            throw CopyError.narMismatch(expected.path, "the NAR is longer than its NarSize \(expected.narSize)")
+        }
+        try chunk.withUnsafeBytes { bytes in
+            hasher.update(bytes)
+            _ = try parser?.feed(bytes, to: &listing)
+        }
+    }
+
+    /// Throws unless the NAR had exactly the size and hash its path info promised;
+    /// returns the listing when one was built.
+    func finish() throws -> String? {
+        guard hasher.count == expected.narSize else {
+            throw CopyError.narMismatch(expected.path, "the NAR has \(hasher.count) bytes but its NarSize is \(expected.narSize)")
+        }
+        let hash = hasher.finalize()
+        guard hash == expected.narHash else {
+            throw CopyError.narMismatch(expected.path, "its NarHash is \(hash) but the source said \(expected.narHash)")
+        }
+        try parser?.finish()
+        return parser == nil ? nil : listing.json
+    }
+}

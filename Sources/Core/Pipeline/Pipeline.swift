@@ -1,0 +1,192 @@
+import Logging
+
+/// A source, a limiter, a codec and a backend, assembled from a `PipelineConfig`.
+///
+/// A run takes the closure of the requested paths from the source, skips what the
+/// destination has (asked in one batch), copies the rest `jobs` at a time, each
+/// holding its memory from the limiter, and publishes in topological order.
+public struct Pipeline: Sendable {
+    public let source: any StoreSource
+    public let codec: any Codec
+    public let backend: any StoreBackend
+    public let limiter: MemoryLimiter
+    public let jobs: Int
+    private let logger: Logger
+
+    /// Memory one copy holds besides its codec: read buffers, the compressor's output
+    /// buffer, a pipe's worth of NAR in flight.
+    public static let streamBuffers = 2 << 20
+
+    /// Makes every stage's plugin; refuses unknown plugins and keys, and a codec whose
+    /// working memory does not fit the budget.
+    public static func assemble(_ config: PipelineConfig, registry: PluginRegistry,
+                                logger: Logger) async throws -> Pipeline {
+        let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory)
+        let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
+        let needed = codec.compressorMemory + streamBuffers
+        guard needed <= config.limiter.memory else {
+            throw ConfigError(config.codec.location,
+                              "one \(codec.compression) stream needs \(ByteSize.format(needed)) but the memory budget is \(ByteSize.format(config.limiter.memory)); raise [limiter] memory or lower the level or threads")
+        }
+        let source = try await make(config.source, from: registry.sources, kind: .source, context: context)
+        let backend: any StoreBackend
+        do {
+            backend = try await make(config.backend, from: registry.backends, kind: .backend, context: context)
+        } catch {
+            await source.close()
+            throw error
+        }
+        return Pipeline(source: source, codec: codec, backend: backend,
+                        limiter: MemoryLimiter(budget: config.limiter.memory, warnAfter: config.limiter.warnAfter,
+                                               logger: logger),
+                        jobs: config.jobs, logger: logger)
+    }
+
+    private static func make<T>(_ settings: PluginSettings, from plugins: [String: Plugin<T>], kind: PluginKind,
+                                context: PluginContext) async throws -> T {
+        guard let plugin = plugins[settings.plugin] else {
+            throw ConfigError(settings.location, key: "plugin",
+                              "no \(kind.rawValue) plugin is called '\(settings.plugin)' (known: \(plugins.keys.sorted().joined(separator: ", ")))")
+        }
+        try plugin.checkKeys(of: settings)
+        return try await plugin.make(settings, context)
+    }
+
+    /// Bytes one copy reserves from the limiter.
+    public var memoryPerCopy: Int {
+        (backend.storesCompressedNars ? codec.compressorMemory : 0) + Pipeline.streamBuffers
+    }
+
+    /// Copies the closure of `paths`; returns what happened. Throws only when the run
+    /// cannot start (a requested path is missing, the source or destination cannot be
+    /// reached); failures of single paths are in the summary.
+    public func run(paths: [StorePath], observe: @escaping @Sendable (CopyEvent) -> Void = { _ in }) async throws -> RunSummary {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            var summary = try await copy(paths, observe: observe)
+            summary.wallTime = clock.now - start
+            summary.limiter = await limiter.statistics()
+            await close()
+            observe(.finished(summary))
+            return summary
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
+    private func close() async {
+        await source.close()
+        await backend.close()
+    }
+
+    private func copy(_ paths: [StorePath], observe: @escaping @Sendable (CopyEvent) -> Void) async throws -> RunSummary {
+        let requested = Array(Set(paths)).sorted()
+        let valid = try await source.protect(requested)
+        let missing = requested.filter { !valid.contains($0) }
+        guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }
+        let closure = Array(try await source.closure(of: requested)).sorted()
+        // Held for the whole run, so nothing being copied is collected on the source.
+        _ = try await source.protect(closure)
+        try await backend.prepare()
+        let present = try await backend.presentPaths(closure)
+        let infos = try await source.pathInfos(closure.filter { !present.contains($0) })
+        let order = try TopologicalOrder.sort(infos)
+
+        var summary = RunSummary()
+        summary.closureSize = closure.count
+        summary.skipped = present.count
+        observe(.planned(closure: closure.count, toCopy: order.count, skipped: present.count,
+                         narBytes: order.reduce(0) { $0 + $1.narSize }))
+        for path in closure where present.contains(path) { observe(.skipped(path)) }
+
+        let scheduler = CopyScheduler(order: order, referencesFirst: backend.needsReferencesFirst)
+        let published = try await withThrowingTaskGroup(of: [StoredNar].self) { group in
+            for _ in 0..<min(jobs, max(order.count, 1)) {
+                group.addTask { try await worker(scheduler, observe: observe) }
+            }
+            group.addTask { await publisher(scheduler, observe: observe) }
+            var all: [StoredNar] = []
+            for try await part in group { all += part }
+            return all
+        }
+        summary.copied = published.count
+        summary.narBytes = published.reduce(0) { $0 + $1.info.narSize }
+        summary.fileBytes = published.reduce(0) { $0 + ($1.fileSize ?? $1.info.narSize) }
+        summary.failed = await scheduler.failures.map { ($0.path, "\($0.error)") }
+        return summary
+    }
+
+    /// Takes paths from the scheduler and copies them until none is left.
+    private func worker(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async throws -> [StoredNar] {
+        while let info = await scheduler.nextCopy() {
+            try Task.checkCancellation()
+            observe(.started(info.path, narSize: info.narSize))
+            let began = ContinuousClock.now
+            do {
+                let stored = try await copyOne(info)
+                observe(.stored(info.path, narSize: info.narSize, fileSize: stored.fileSize,
+                                seconds: Double((ContinuousClock.now - began).milliseconds) / 1000))
+                await scheduler.uploaded(stored)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("copy failed", metadata: ["path": "\(info.path)", "error": "\(error)"])
+                observe(.failed(info.path, "\(error)"))
+                await scheduler.failed(info.path, error)
+            }
+        }
+        return []
+    }
+
+    /// Publishes stored NARs in topological order; returns those it published.
+    private func publisher(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async -> [StoredNar] {
+        var published: [StoredNar] = []
+        while let stored = await scheduler.nextPublication() {
+            do {
+                try await backend.publish(stored)
+                published.append(stored)
+                observe(.published(stored.info.path))
+                await scheduler.publicationDone(stored.info.path, error: nil)
+            } catch {
+                observe(.failed(stored.info.path, "\(error)"))
+                await scheduler.publicationDone(stored.info.path, error: error)
+            }
+        }
+        return published
+    }
+
+    /// Streams one NAR from the source through the check and the codec into the backend,
+    /// holding its memory from the limiter. Nothing of it is visible until `commit`.
+    private func copyOne(_ info: PathInfo) async throws -> StoredNar {
+        try await limiter.withReservation(memoryPerCopy, for: info.path.path) {
+            let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
+            do {
+                var check = NarCheck(expected: info, buildListing: backend.wantsNarListing)
+                let filter: any ByteFilter = backend.storesCompressedNars
+                    ? try codec.makeCompressor(writingTo: writer) : PassThrough(writer)
+                try await source.streamNar(of: info) { chunk in
+                    try check.update(chunk)
+                    try await filter.write(chunk)
+                }
+                try await filter.finish()
+                let listing = try check.finish()
+                var stored = try await writer.commit()
+                stored.listing = listing
+                return stored
+            } catch {
+                await writer.abort()
+                throw error
+            }
+        }
+    }
+}
+
+/// A filter that changes nothing: the `none` codec, and backends that take the raw NAR.
+public final class PassThrough: ByteFilter {
+    private let output: any AsyncByteSink
+    public init(_ output: any AsyncByteSink) { self.output = output }
+    public func write(_ bytes: ArraySlice<UInt8>) async throws { try await output.write(bytes) }
+    public func finish() async throws {}
+}

@@ -1,0 +1,58 @@
+/// Where store paths go: a binary cache (folder, HTTP, S3) or another Nix store.
+///
+/// The pipeline calls `beginNar` for a path, streams its NAR (compressed when
+/// `storesCompressedNars`) into the returned writer, commits it, and later publishes
+/// it, in topological order, so that nothing refers to a path that is not there yet.
+public protocol StoreBackend: Sendable {
+    var description: String { get }
+    /// True for binary caches: NARs are compressed first and described by a narinfo.
+    var storesCompressedNars: Bool { get }
+    /// True when a path can only be added once its references are there (a Nix store
+    /// registers a path together with its references).
+    var needsReferencesFirst: Bool { get }
+    /// True when the backend publishes a `.ls` listing of each NAR (`write-nar-listing`);
+    /// the pipeline then builds it while the NAR streams and hands it over in `StoredNar`.
+    var wantsNarListing: Bool { get }
+    /// Makes the destination ready (a cache writes its `nix-cache-info`).
+    func prepare() async throws
+    /// Which of `paths` the destination already has, asked in as few requests as it can.
+    func presentPaths(_ paths: [StorePath]) async throws -> Set<StorePath>
+    /// Starts writing the NAR of `info`; `compression` is the codec's name.
+    func beginNar(_ info: PathInfo, compression: String) async throws -> any NarWriter
+    /// Makes a committed NAR visible: the narinfo of a binary cache, written last.
+    func publish(_ nar: StoredNar) async throws
+    func close() async
+}
+
+extension StoreBackend {
+    public var wantsNarListing: Bool { false }
+}
+
+/// A NAR being written to a backend. Until `commit()` nothing of it is visible; `abort()`
+/// removes whatever was written.
+public protocol NarWriter: AsyncByteSink {
+    func commit() async throws -> StoredNar
+    func abort() async
+}
+
+/// A NAR the backend holds, ready to be published.
+public struct StoredNar: Sendable {
+    public var info: PathInfo
+    /// Relative URL of the NAR file in a binary cache.
+    public var url: String?
+    public var compression: String?
+    public var fileHash: Hash?
+    public var fileSize: UInt64?
+    /// The `.ls` listing, when the backend asked for one.
+    public var listing: String?
+
+    public init(info: PathInfo, url: String? = nil, compression: String? = nil, fileHash: Hash? = nil,
+                fileSize: UInt64? = nil, listing: String? = nil) {
+        self.info = info
+        self.url = url
+        self.compression = compression
+        self.fileHash = fileHash
+        self.fileSize = fileSize
+        self.listing = listing
+    }
+}

@@ -1,0 +1,84 @@
+/// Up to `limit` serve-protocol connections to one store, lent to one task at a time.
+///
+/// A connection that failed mid-command is closed, never lent again; waiters are
+/// served in arrival order. Connections are opened lazily, so a run that copies one
+/// path opens one.
+public actor ServeConnectionPool {
+    public typealias Connect = @Sendable () async throws -> ServeClient
+
+    private let limit: Int
+    private let connect: Connect
+    private var idle: [ServeClient] = []
+    private var open = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var closed = false
+
+    public init(limit: Int, connect: @escaping Connect) {
+        precondition(limit >= 1)
+        self.limit = limit
+        self.connect = connect
+    }
+
+    /// Runs `body` with a connection, and returns the connection to the pool afterwards
+    /// unless `body` failed (the connection may be mid-command then).
+    public nonisolated func withConnection<R>(_ body: (ServeClient) async throws -> R) async throws -> R {
+        let client = try await checkOut()
+        do {
+            let result = try await body(client)
+            await checkIn(client)
+            return result
+        } catch {
+            await discard(client)
+            throw error
+        }
+    }
+
+    /// Takes a connection out of the pool for longer than one call (an upload that
+    /// spans several); give it back with `checkIn` or `discard`.
+    public func checkOut() async throws -> ServeClient {
+        while true {
+            if closed { throw CancellationError() }
+            if let client = idle.popLast() { return client }
+            if open < limit {
+                open += 1
+                do {
+                    return try await connect()
+                } catch {
+                    open -= 1
+                    wakeOne()
+                    throw error
+                }
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    public func checkIn(_ client: ServeClient) {
+        if closed {
+            Task { await client.close() }
+            return
+        }
+        idle.append(client)
+        wakeOne()
+    }
+
+    public func discard(_ client: ServeClient) async {
+        open -= 1
+        wakeOne()
+        await client.close()
+    }
+
+    /// Closes every idle connection; connections lent out are closed when they come back.
+    public func close() async {
+        closed = true
+        let clients = idle
+        idle.removeAll()
+        for client in clients { await client.close() }
+        for waiter in waiters { waiter.resume() }
+        waiters.removeAll()
+    }
+
+    private func wakeOne() {
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+    }
+}

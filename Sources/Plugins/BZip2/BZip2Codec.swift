@@ -1,0 +1,71 @@
+import CBZip2
+import FerryCore
+
+/// bzip2 through libbz2, for reading caches that still hold `.nar.bz2` files (a narinfo
+/// without `Compression` means bzip2). It decompresses only: Ferry writes xz or zstd.
+public struct BZip2Codec: Codec {
+    public let compression = "bzip2"
+    /// libbz2's decompressor needs about 64 KiB plus 400 KiB per 100k block size, at most 900k.
+    public var compressorMemory: Int { 4 << 20 }
+
+    public init() {}
+
+    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        throw ConfigError("codec bzip2", "Ferry reads bzip2 but does not write it; use zstd or xz")
+    }
+
+    public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
+        TransformFilter(try BZip2Decompressor(), writingTo: output)
+    }
+
+    public static let plugin = Plugin<any Codec>(
+        kind: .codec, name: "bzip2", summary: "bzip2 through libbz2; reading old caches only", options: []
+    ) { _, _ in BZip2Codec() }
+}
+
+/// libbz2's streaming decompressor, with its `bz_stream` on the heap.
+final class BZip2Decompressor: StreamTransform {
+    private let stream: UnsafeMutablePointer<bz_stream>
+    private var ended = false
+
+    init() throws {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: bz_stream())
+        let status = BZ2_bzDecompressInit(stream, 0, 0)
+        guard status == BZ_OK else {
+            stream.deallocate()
+            throw BZip2Error(status: status)
+        }
+    }
+
+    deinit {
+        BZ2_bzDecompressEnd(stream)
+        stream.deallocate()
+    }
+
+    func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
+        guard !ended else {
+            if input.isEmpty { return (0, 0) }
+            throw BZip2Error(status: BZ_DATA_ERROR, detail: "data after the end of the bzip2 stream")
+        }
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: CChar.self))
+        stream.pointee.avail_in = UInt32(input.count)
+        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: CChar.self)
+        stream.pointee.avail_out = UInt32(output.count)
+        let status = BZ2_bzDecompress(stream)
+        guard status == BZ_OK || status == BZ_STREAM_END else { throw BZip2Error(status: status) }
+        ended = status == BZ_STREAM_END
+        return (input.count - Int(stream.pointee.avail_in), output.count - Int(stream.pointee.avail_out))
+    }
+
+    func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
+        guard ended else { throw BZip2Error(status: BZ_UNEXPECTED_EOF, detail: "the compressed data is truncated") }
+        return (0, true)
+    }
+}
+
+struct BZip2Error: Error, CustomStringConvertible {
+    let status: Int32
+    var detail: String?
+    var description: String { "bzip2: \(detail ?? "libbz2 error \(status)")" }
+}

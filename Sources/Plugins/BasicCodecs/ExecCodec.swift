@@ -1,0 +1,100 @@
+import FerryCore
+
+/// Compression by any command that filters stdin to stdout, such as `["pigz", "-c"]`
+/// or `["zstd", "-19", "-T0", "-c"]`; `compression` names what the narinfo records.
+public struct ExecCodec: Codec {
+    public let command: [String]
+    public let compression: String
+    /// What the command holds in memory; it runs outside Ferry, but the budget is the machine's.
+    public let compressorMemory: Int
+
+    public init(command: [String], compression: String, memory: Int) {
+        self.command = command
+        self.compression = compression
+        compressorMemory = memory
+    }
+
+    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        try ExecFilter(command: command, output: output)
+    }
+
+    public static let plugin = Plugin<any Codec>(
+        kind: .codec, name: "exec", summary: "any command that filters stdin to stdout",
+        options: [
+            PluginOption("command", "strings", "the command and its arguments, e.g. [\"pigz\", \"-c\"]"),
+            PluginOption("compression", "string", "the Compression value narinfos record (xz, zstd, bzip2, br, …)"),
+            PluginOption("memory", "size", default: "64MiB", "what the command holds, counted against the budget"),
+            PluginOption("level", "integer", "ignored: give the level in the command"),
+            PluginOption("threads", "integer", "ignored: give threads in the command"),
+        ]
+    ) { settings, _ in
+        guard let command = try settings.strings("command"), !command.isEmpty else {
+            throw ConfigError(settings.location, key: "command", "is missing: which command compresses?")
+        }
+        guard let compression = try settings.string("compression"), !compression.isEmpty else {
+            throw ConfigError(settings.location, key: "compression", "is missing: what does the narinfo record (xz, zstd, …)?")
+        }
+        return ExecCodec(command: command, compression: compression, memory: try settings.size("memory") ?? 64 << 20)
+    }
+}
+
+/// Feeds the command's stdin from `write` while a task pumps its stdout to the output.
+final class ExecFilter: ByteFilter {
+    private let process: ChildProcess
+    private let pump: Task<Void, any Error>
+
+    /// The output sink, used only by the pump task until `finish` has awaited it.
+    private struct Output: @unchecked Sendable { let sink: any AsyncByteSink }
+
+    init(command: [String], output: any AsyncByteSink) throws {
+        let process = try ChildProcess(arguments: command)
+        let out = Output(sink: output)
+        self.process = process
+        pump = Task {
+            while true {
+                let bytes = try await process.output.read(maxLength: 256 * 1024)
+                if bytes.isEmpty { return }
+                try await out.sink.write(bytes)
+            }
+        }
+    }
+
+    func write(_ bytes: ArraySlice<UInt8>) async throws {
+        do {
+            try await process.input.write(bytes)
+        } catch {
+            throw failure(because: "\(error)")
+        }
+    }
+
+    func finish() async throws {
+        process.closeInput()
+        do {
+            try await pump.value
+        } catch {
+            process.kill()
+            throw failure(because: "\(error)")
+        }
+        let status = await process.wait()
+        guard status == 0 else { throw failure(because: "it exited with status \(status >> 8)") }
+    }
+
+    private func failure(because reason: String) -> ExecCodecError {
+        ExecCodecError(command: process.command, reason: reason, stderr: process.stderr)
+    }
+
+    deinit {
+        pump.cancel()
+        process.kill(9)
+    }
+}
+
+/// The compression command failed.
+struct ExecCodecError: Error, CustomStringConvertible {
+    let command: String
+    let reason: String
+    let stderr: String
+    var description: String {
+        "compression command '\(command)' failed: \(reason)" + (stderr.isEmpty ? "" : "; it said: \(stderr.trimmingWhitespace)")
+    }
+}

@@ -1,0 +1,57 @@
+import FerryCore
+
+/// The `local` source and backend: this machine's Nix store, or another store root as
+/// Nix names it (`local?root=/r`, or the bare path `/r`), through `nix-store --serve --write`.
+public enum LocalStore {
+    static let options = [
+        PluginOption("root", "path", "another store root (as Nix's local?root=); default: the system's store"),
+        PluginOption("program", "path", default: "nix-store", "the nix-store program to run"),
+        PluginOption("max-connections", "integer", default: "jobs", "nix-store processes at most, for NARs in parallel"),
+    ]
+
+    /// `local?root=/r` and the bare path `/r` both name the root.
+    static func urlValues(_ url: StoreURL) throws(ConfigError) -> [String: ConfigValue] {
+        var values = try Plugin<any StoreSource>.queryValues(url)
+        if !url.path.isEmpty { values["root"] = .string(url.path) }
+        return values
+    }
+
+    /// Where the serve connections go, and how many.
+    struct Settings {
+        let root: String?
+        let program: String
+        let connections: Int
+        var description: String { root.map { "store \($0)" } ?? "local store" }
+
+        init(_ settings: PluginSettings, context: PluginContext) throws {
+            root = try settings.path("root")
+            program = try settings.path("program") ?? "nix-store"
+            connections = try settings.int("max-connections") ?? context.jobs
+            guard connections >= 1 else {
+                throw ConfigError(settings.location, key: "max-connections", "must be 1 or more")
+            }
+        }
+
+        var connect: ServeConnectionPool.Connect {
+            { [root, program] in
+                try await ServeClient.connect(over: ProcessServeTransport.localStore(root: root, program: program))
+            }
+        }
+    }
+
+    public static let source = Plugin<any StoreSource>(
+        kind: .source, name: "local", summary: "a Nix store on this machine, through nix-store --serve",
+        options: options, schemes: ["local"], urlValues: urlValues
+    ) { settings, context in
+        let local = try Settings(settings, context: context)
+        return ServeStoreSource(description: local.description, maxConnections: local.connections, connect: local.connect)
+    }
+
+    public static let backend = Plugin<any StoreBackend>(
+        kind: .backend, name: "local", summary: "import into a Nix store on this machine (AddToStoreNar)",
+        options: options, schemes: ["local"], urlValues: urlValues
+    ) { settings, context in
+        let local = try Settings(settings, context: context)
+        return ServeStoreBackend(description: local.description, maxConnections: local.connections, connect: local.connect)
+    }
+}

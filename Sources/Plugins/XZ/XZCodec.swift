@@ -1,0 +1,58 @@
+import CLZMA
+import FerryCore
+
+/// xz through liblzma: `level` 0–9 (Nix's -1 means 6), `threads` (0: one per core),
+/// multi-threaded with `lzma_stream_encoder_mt` as Nix's `parallel-compression` does.
+public struct XZCodec: Codec {
+    public let compression = "xz"
+    public let preset: UInt32
+    public let threads: Int
+
+    public init(preset: UInt32, threads: Int) {
+        self.preset = preset
+        self.threads = threads
+    }
+
+    /// liblzma's own figure for the encoder it will build.
+    public var compressorMemory: Int {
+        guard threads > 1 else { return Int(lzma_easy_encoder_memusage(preset)) }
+        var options = XZCodec.mtOptions(preset: preset, threads: threads)
+        return Int(lzma_stream_encoder_mt_memusage(&options))
+    }
+
+    static func mtOptions(preset: UInt32, threads: Int) -> lzma_mt {
+        var options = lzma_mt()
+        options.threads = UInt32(threads)
+        options.preset = preset
+        options.check = LZMA_CHECK_CRC64
+        return options
+    }
+
+    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        TransformFilter(try LZMAStream.encoder(preset: preset, threads: threads), writingTo: output)
+    }
+
+    public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
+        TransformFilter(try LZMAStream.decoder(), writingTo: output)
+    }
+}
+
+extension XZCodec {
+    public static let plugin = Plugin<any Codec>(
+        kind: .codec, name: "xz", summary: "xz through liblzma; smallest files, slowest; multi-threaded",
+        options: [
+            PluginOption("level", "integer", default: "6", "0 (fastest) to 9 (smallest); -1 means the default"),
+            PluginOption("threads", "integer", default: "0", "compression threads; 0 means one per core"),
+        ]
+    ) { settings, context in
+        let requested = try settings.int("level") ?? -1
+        let level = requested == -1 ? 6 : requested
+        guard (0...9).contains(level) else {
+            throw ConfigError(settings.location, key: "level", "xz levels go from 0 to 9, found \(level)")
+        }
+        let threads = try CodecThreads.resolve(settings, context: context) {
+            XZCodec(preset: UInt32(level), threads: $0).compressorMemory
+        }
+        return XZCodec(preset: UInt32(level), threads: threads)
+    }
+}

@@ -1,0 +1,81 @@
+import CLZMA
+import FerryCore
+
+/// A liblzma stream, heap-allocated so its address never moves, ended and freed with
+/// its owner. Encoder or decoder depending on how it was set up.
+final class LZMAStream: StreamTransform {
+    private let stream: UnsafeMutablePointer<lzma_stream>
+    private let what: String
+
+    private init(what: String, setUp: (UnsafeMutablePointer<lzma_stream>) -> lzma_ret) throws {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: ferry_lzma_stream_init())
+        self.what = what
+        let status = setUp(stream)
+        guard status == LZMA_OK else {
+            stream.deallocate()
+            throw XZError(operation: "start the \(what)", status: status)
+        }
+    }
+
+    deinit {
+        lzma_end(stream)
+        stream.deallocate()
+    }
+
+    /// An xz encoder at `preset` (0–9), multi-threaded when `threads` > 1.
+    static func encoder(preset: UInt32, threads: Int) throws -> LZMAStream {
+        try LZMAStream(what: "xz encoder") { stream in
+            guard threads > 1 else { return lzma_easy_encoder(stream, preset, LZMA_CHECK_CRC64) }
+            var options = XZCodec.mtOptions(preset: preset, threads: threads)
+            return lzma_stream_encoder_mt(stream, &options)
+        }
+    }
+
+    /// An xz decoder for concatenated streams, with no memory limit of its own (the
+    /// limiter accounts for it).
+    static func decoder() throws -> LZMAStream {
+        try LZMAStream(what: "xz decoder") { lzma_stream_decoder($0, FERRY_LZMA_MEMLIMIT_UNLIMITED, FERRY_LZMA_CONCATENATED) }
+    }
+
+    func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
+        try step(input, output, action: LZMA_RUN).counts
+    }
+
+    func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
+        let (counts, status) = try step(UnsafeRawBufferPointer(start: nil, count: 0), output, action: LZMA_FINISH)
+        return (counts.produced, status == LZMA_STREAM_END)
+    }
+
+    private func step(_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
+                      action: lzma_action) throws -> (counts: (consumed: Int, produced: Int), status: lzma_ret) {
+        stream.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        stream.pointee.avail_in = input.count
+        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        stream.pointee.avail_out = output.count
+        let status = lzma_code(stream, action)
+        guard status == LZMA_OK || status == LZMA_STREAM_END else {
+            throw XZError(operation: "run the \(what)", status: status)
+        }
+        return ((input.count - stream.pointee.avail_in, output.count - stream.pointee.avail_out), status)
+    }
+}
+
+/// A liblzma call that failed, in words.
+struct XZError: Error, CustomStringConvertible {
+    let operation: String
+    let status: lzma_ret
+
+    var description: String {
+        let reason = switch status {
+        case LZMA_MEM_ERROR: "out of memory"
+        case LZMA_OPTIONS_ERROR: "unsupported options"
+        case LZMA_FORMAT_ERROR: "not xz data"
+        case LZMA_DATA_ERROR: "the compressed data is corrupt"
+        case LZMA_BUF_ERROR: "the compressed data is truncated"
+        case LZMA_UNSUPPORTED_CHECK: "unsupported integrity check"
+        default: "liblzma error \(status.rawValue)"
+        }
+        return "xz: cannot \(operation): \(reason)"
+    }
+}
