@@ -23,7 +23,7 @@ public struct Pipeline: Sendable {
                                 logger: Logger) async throws -> Pipeline {
         let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory)
         let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
-        let needed = codec.compressorMemory + streamBuffers
+        let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
             throw ConfigError(config.codec.location,
                               "one \(codec.compression) stream needs \(ByteSize.format(needed)) but the memory budget is \(ByteSize.format(config.limiter.memory)); raise [limiter] memory or lower the level or threads")
@@ -52,9 +52,10 @@ public struct Pipeline: Sendable {
         return try await plugin.make(settings, context)
     }
 
-    /// Bytes one copy reserves from the limiter.
-    public var memoryPerCopy: Int {
-        (backend.storesCompressedNars ? codec.compressorMemory : 0) + Pipeline.streamBuffers
+    /// Bytes the copy of `info` reserves from the limiter: its stream buffers and, for a
+    /// binary cache, the compressor's working memory for a NAR of that size.
+    public func memoryPerCopy(_ info: PathInfo) -> Int {
+        (backend.storesCompressedNars ? codec.compressorMemory(narSize: info.narSize) : 0) + Pipeline.streamBuffers
     }
 
     /// Copies the closure of `paths`; returns what happened. Throws only when the run
@@ -160,12 +161,12 @@ public struct Pipeline: Sendable {
     /// Streams one NAR from the source through the check and the codec into the backend,
     /// holding its memory from the limiter. Nothing of it is visible until `commit`.
     private func copyOne(_ info: PathInfo) async throws -> StoredNar {
-        try await limiter.withReservation(memoryPerCopy, for: info.path.path) {
+        try await limiter.withReservation(memoryPerCopy(info), for: info.path.path) {
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
             do {
                 var check = NarCheck(expected: info, buildListing: backend.wantsNarListing)
                 let filter: any ByteFilter = backend.storesCompressedNars
-                    ? try codec.makeCompressor(writingTo: writer) : PassThrough(writer)
+                    ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
                 try await source.streamNar(of: info) { chunk in
                     try check.update(chunk)
                     try await filter.write(chunk)

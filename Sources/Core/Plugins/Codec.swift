@@ -3,10 +3,12 @@
 public protocol Codec: Sendable {
     /// The narinfo `Compression` value: `zstd`, `xz`, `none`, or what an exec codec records.
     var compression: String { get }
-    /// Bytes of working memory one compressing stream holds, for the limiter.
-    var compressorMemory: Int { get }
-    /// A stream that compresses what is written to it into `output`.
-    func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter
+    /// Bytes of working memory one compressing stream holds for a NAR of `narSize`
+    /// bytes (`UInt64.max`: the most it ever holds), for the limiter.
+    func compressorMemory(narSize: UInt64) -> Int
+    /// A stream that compresses the NAR of `narSize` bytes written to it into `output`.
+    /// A codec may choose by size: threads do not help a NAR smaller than their jobs.
+    func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter
     /// A stream that decompresses into `output`, or nil when this codec cannot.
     func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)?
 }

@@ -6,11 +6,11 @@ import FerryCore
 public struct BZip2Codec: Codec {
     public let compression = "bzip2"
     /// libbz2's decompressor needs about 64 KiB plus 400 KiB per 100k block size, at most 900k.
-    public var compressorMemory: Int { 4 << 20 }
+    public func compressorMemory(narSize: UInt64) -> Int { 4 << 20 }
 
     public init() {}
 
-    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
         throw ConfigError("codec bzip2", "Ferry reads bzip2 but does not write it; use zstd or xz")
     }
 

@@ -6,15 +6,17 @@ public struct ExecCodec: Codec {
     public let command: [String]
     public let compression: String
     /// What the command holds in memory; it runs outside Ferry, but the budget is the machine's.
-    public let compressorMemory: Int
+    public let memory: Int
 
     public init(command: [String], compression: String, memory: Int) {
         self.command = command
         self.compression = compression
-        compressorMemory = memory
+        self.memory = memory
     }
 
-    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+    public func compressorMemory(narSize: UInt64) -> Int { memory }
+
+    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
         try ExecFilter(command: command, output: output)
     }
 

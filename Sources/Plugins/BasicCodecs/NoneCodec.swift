@@ -3,11 +3,13 @@ import FerryCore
 /// No compression: NARs are stored as they are (`Compression: none`, `nar/….nar`).
 public struct NoneCodec: Codec {
     public let compression = "none"
-    public let compressorMemory = 0
+    public func compressorMemory(narSize: UInt64) -> Int { 0 }
 
     public init() {}
 
-    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter { PassThrough(output) }
+    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        PassThrough(output)
+    }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { PassThrough(output) }
 
     public static let plugin = Plugin<any Codec>(

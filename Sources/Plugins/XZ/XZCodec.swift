@@ -13,8 +13,17 @@ public struct XZCodec: Codec {
         self.threads = threads
     }
 
+    /// Threads for a NAR of `narSize`: one when it is smaller than two of the encoder's
+    /// blocks (three dictionaries each), which it could not split between threads.
+    private func threads(narSize: UInt64) -> Int {
+        var options = lzma_options_lzma()
+        _ = lzma_lzma_preset(&options, preset)
+        return narSize >= 6 * UInt64(options.dict_size) ? threads : 1
+    }
+
     /// liblzma's own figure for the encoder it will build.
-    public var compressorMemory: Int {
+    public func compressorMemory(narSize: UInt64) -> Int {
+        let threads = threads(narSize: narSize)
         guard threads > 1 else { return Int(lzma_easy_encoder_memusage(preset)) }
         var options = XZCodec.mtOptions(preset: preset, threads: threads)
         return Int(lzma_stream_encoder_mt_memusage(&options))
@@ -28,8 +37,8 @@ public struct XZCodec: Codec {
         return options
     }
 
-    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        TransformFilter(try LZMAStream.encoder(preset: preset, threads: threads), writingTo: output)
+    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        TransformFilter(try LZMAStream.encoder(preset: preset, threads: threads(narSize: narSize)), writingTo: output)
     }
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
@@ -51,7 +60,7 @@ extension XZCodec {
             throw ConfigError(settings.location, key: "level", "xz levels go from 0 to 9, found \(level)")
         }
         let threads = try CodecThreads.resolve(settings, context: context) {
-            XZCodec(preset: UInt32(level), threads: $0).compressorMemory
+            XZCodec(preset: UInt32(level), threads: $0).compressorMemory(narSize: .max)
         }
         return XZCodec(preset: UInt32(level), threads: threads)
     }

@@ -13,18 +13,27 @@ public struct ZstdCodec: Codec {
         self.threads = threads
     }
 
-    /// libzstd's estimate for a single-threaded stream; with workers, each holds a
-    /// context and its jobs hold input and output buffers of the job size (4 windows).
-    public var compressorMemory: Int {
-        let single = ZSTD_estimateCStreamSize(Int32(level))
-        guard threads > 1 else { return single }
-        let parameters = ZSTD_getCParams(Int32(level), 0, 0)
-        let jobSize = max(1 << 20, 4 << Int(parameters.windowLog))
-        return (threads + 1) * single + (threads + 2) * 2 * jobSize
+    /// zstd's default job for multi-threaded compression: four windows, at least 1 MiB.
+    private var jobSize: Int { max(1 << 20, 4 << Int(ZSTD_getCParams(Int32(level), 0, 0).windowLog)) }
+
+    /// Workers for a NAR of `narSize`: none (compress in the caller) when it is smaller
+    /// than two jobs, since it could not keep two workers busy.
+    private func workers(narSize: UInt64) -> Int {
+        threads > 1 && narSize >= UInt64(2 * jobSize) ? threads : 0
     }
 
-    public func makeCompressor(writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        TransformFilter(try ZstdCompressor(level: level, workers: threads > 1 ? threads : 0), writingTo: output)
+    /// libzstd's estimate for a single-threaded stream of that size; with workers, each
+    /// holds a context and the jobs in flight hold input and output buffers of a job's size.
+    public func compressorMemory(narSize: UInt64) -> Int {
+        let single = ZSTD_estimateCStreamSize_usingCParams(ZSTD_getCParams(Int32(level), narSize == .max ? 0 : narSize, 0))
+        let workers = workers(narSize: narSize)
+        guard workers > 0 else { return single }
+        return (workers + 1) * single + (workers + 2) * 2 * jobSize
+    }
+
+    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        TransformFilter(try ZstdCompressor(level: level, workers: workers(narSize: narSize), pledgedSize: narSize),
+                        writingTo: output)
     }
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
@@ -45,7 +54,9 @@ extension ZstdCodec {
         guard (1...Int(ZSTD_maxCLevel())).contains(level) else {
             throw ConfigError(settings.location, key: "level", "zstd levels go from 1 to \(ZSTD_maxCLevel()), found \(level)")
         }
-        let threads = try CodecThreads.resolve(settings, context: context) { ZstdCodec(level: level, threads: $0).compressorMemory }
+        let threads = try CodecThreads.resolve(settings, context: context) {
+            ZstdCodec(level: level, threads: $0).compressorMemory(narSize: .max)
+        }
         return ZstdCodec(level: level, threads: threads)
     }
 }

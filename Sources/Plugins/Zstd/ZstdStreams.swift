@@ -5,11 +5,13 @@ import FerryCore
 final class ZstdCompressor: StreamTransform {
     private let context: OpaquePointer
 
-    init(level: Int, workers: Int) throws {
+    /// `pledgedSize` goes into the frame header and lets zstd size its window to the input.
+    init(level: Int, workers: Int, pledgedSize: UInt64) throws {
         guard let context = ZSTD_createCCtx() else { throw ZstdError(operation: "ZSTD_createCCtx", code: 0) }
         self.context = context
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level)), "set level \(level)")
         try check(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1), "enable checksums")
+        try check(ZSTD_CCtx_setPledgedSrcSize(context, pledgedSize), "announce the size")
         if workers > 0 {
             try check(ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(workers)), "use \(workers) threads")
         }

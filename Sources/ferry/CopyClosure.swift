@@ -1,0 +1,66 @@
+import ArgumentParser
+import FerryCore
+
+/// `ferry copy-closure`: the closure of some paths, from one store to another.
+struct CopyClosure: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy-closure",
+        abstract: "Copy store paths and everything they reference to another store or a binary cache.",
+        discussion: """
+            Stores are named as Nix names them:
+              local, local?root=/path, /path        a Nix store on this machine
+              file:///srv/cache?compression=zstd    a binary cache in a folder
+            Binary-cache URLs take Nix's parameters: compression (zstd, xz, none; default zstd),
+            compression-level, parallel-compression, secret-key=FILE, write-nar-listing=1.
+
+            Paths already at the destination are skipped; the rest are copied --jobs at a time
+            within --memory-limit, and published references first. Exit status: 0 when every
+            path is at the destination, 1 when some failed (each is named), 2 for usage or
+            configuration errors.
+
+            Example:
+              ferry copy-closure --to 'file:///srv/cache?secret-key=/etc/nix/cache.sec' ./result
+            """)
+
+    @Option(help: "The store to copy from.")
+    var from = "local"
+
+    @Option(help: "The store or binary cache to copy to.")
+    var to: String?
+
+    @Option(help: "Store paths in flight at once (default: 4, or the config's jobs).")
+    var jobs: Int?
+
+    @Option(help: "The memory budget, such as 512MiB or 4GiB (default: 1GiB, or the config's [limiter]).")
+    var memoryLimit: String?
+
+    @Option(help: "A pipeline config file (TOML) to start from; --from, --to and the flags override it.")
+    var config: String?
+
+    @OptionGroup var options: RunOptions
+
+    @Argument(help: "Store paths, or symlinks to them such as ./result.")
+    var paths: [String] = []
+
+    func validate() throws {
+        if to == nil && config == nil { throw ValidationError("say where to copy to with --to URL (or a --config file)") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+    }
+
+    func run() async throws {
+        try await runPipeline({
+            var raw: PipelineConfig.Raw
+            if let config {
+                raw = try PipelineConfig.raw(file: config)
+                raw.override(memory: memoryLimit, jobs: jobs)
+            } else {
+                raw = .commandLine(memory: memoryLimit, jobs: jobs)
+            }
+            if config == nil || from != "local" || raw.tables["source"] == nil {
+                try raw.setSource(url: from, registry: .builtIn)
+            }
+            if let to { try raw.setBackend(url: to, registry: .builtIn) }
+            return try PipelineConfig.build(raw)
+        }, paths: paths, options: options)
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import FerryCore
+import Foundation
+import Logging
+
+/// Options every command that runs a pipeline shares.
+struct RunOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Log more: -v for each path, -vv for debugging.")
+    var verbose: Int
+
+    @Flag(name: .shortAndLong, help: "Print only errors and the summary.")
+    var quiet = false
+
+    var logLevel: Logger.Level {
+        if quiet { return .error }
+        switch verbose {
+        case 0: return .notice
+        case 1: return .info
+        default: return .debug
+        }
+    }
+}
+
+/// Runs an assembled pipeline over `paths`, prints what happens on stderr and the
+/// summary at the end, and exits 0 (all there), 1 (some failed) or 2 (bad config).
+func runPipeline(_ makeConfig: () throws -> PipelineConfig, paths: [String], options: RunOptions) async throws {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = options.logLevel
+        return handler
+    }
+    let logger = Logger(label: "ferry")
+    let config: PipelineConfig
+    let pipeline: Pipeline
+    let storePaths: [StorePath]
+    do {
+        config = try makeConfig()
+        storePaths = try (config.paths + paths).map(resolveStorePath)
+        guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
+        pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
+    } catch let error as ConfigError {
+        printError(error.description)
+        throw ExitCode(2)
+    } catch let error as StorePathError {
+        printError(error.description)
+        throw ExitCode(2)
+    }
+    let quiet = options.quiet
+    let summary: RunSummary
+    do {
+        summary = try await pipeline.run(paths: storePaths) { event in
+            if !quiet { report(event) }
+        }
+    } catch {
+        printError("\(error)")
+        throw ExitCode(1)
+    }
+    printError(summary.rendered)
+    if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+}
+
+/// A store path as given: a full path, or a symlink (such as `./result`) into the store.
+func resolveStorePath(_ text: String) throws(StorePathError) -> StorePath {
+    if let path = try? StorePath(text) { return path }
+    guard !text.hasPrefix(StorePath.defaultStoreDir + "/"),
+          let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: text) else {
+        return try StorePath(text)
+    }
+    // `result -> /nix/store/…-hello`, or a path inside a store path.
+    let components = resolved.split(separator: "/")
+    guard components.count >= 3 else { return try StorePath(text) }
+    return try StorePath("/" + components.prefix(3).joined(separator: "/"))
+}
+
+/// One line on stderr per path, as the copy goes.
+private func report(_ event: CopyEvent) {
+    switch event {
+    case .planned(let closure, let toCopy, let skipped, let bytes):
+        printError("copying \(toCopy) of \(closure) paths (\(skipped) already there), \(ByteSize.format(Int(bytes))) of NARs")
+    case .stored(let path, let narSize, let fileSize, let seconds):
+        let written = fileSize.map { " → \(ByteSize.format(Int($0)))" } ?? ""
+        printError("copied \(path) (\(ByteSize.format(Int(narSize)))\(written), \(String(format: "%.2f", seconds)) s)")
+    case .failed(let path, let error):
+        printError("failed \(path): \(error)")
+    case .skipped, .started, .published, .finished:
+        break
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import FerryCore
+
+/// `ferry run`: a pipeline from a config file, the form a queue runner or cron job keeps.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the pipeline a TOML config file describes.",
+        discussion: """
+            The file has top-level `jobs` and `paths`, and the tables [source], [limiter]
+            (mandatory), [codec] and [backend]; `ferry plugins` lists each plugin's keys.
+            Paths given here are copied besides the file's `paths`. Exit status as for
+            copy-closure: 0, 1 when some path failed, 2 for configuration errors.
+            """)
+
+    @Argument(help: "The pipeline config file.")
+    var config: String
+
+    @Argument(help: "More store paths to copy.")
+    var paths: [String] = []
+
+    @OptionGroup var options: RunOptions
+
+    func run() async throws {
+        try await runPipeline({ try PipelineConfig.load(file: config) }, paths: paths, options: options)
+    }
+}
