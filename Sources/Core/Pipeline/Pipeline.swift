@@ -13,6 +13,16 @@ public struct Pipeline: Sendable {
     public let jobs: Int
     private let logger: Logger
 
+    public init(source: any StoreSource, codec: any Codec, backend: any StoreBackend, limiter: MemoryLimiter,
+                jobs: Int, logger: Logger) {
+        self.source = source
+        self.codec = codec
+        self.backend = backend
+        self.limiter = limiter
+        self.jobs = jobs
+        self.logger = logger
+    }
+
     /// Memory one copy holds besides its codec: read buffers, the compressor's output
     /// buffer, a pipe's worth of NAR in flight.
     public static let streamBuffers = 2 << 20

@@ -1,0 +1,121 @@
+import Testing
+@testable import FerryCore
+
+@Suite("config values")
+struct ConfigValueTests {
+    @Test("sizes", arguments: [
+        ("4GiB", 4 << 30), ("512MiB", 512 << 20), ("1.5G", 3 << 29), ("64M", 64 << 20), ("100KB", 100_000),
+        ("1048576", 1 << 20), (" 2 GiB ", 2 << 30), ("0.5KiB", 512),
+    ])
+    func sizes(text: String, bytes: Int) {
+        #expect(ByteSize.parse(text) == bytes)
+    }
+
+    @Test("not sizes", arguments: ["", "GiB", "4GB?", "-1", "4 gigabytes", "1e9", "0.3B"])
+    func notSizes(text: String) {
+        #expect(ByteSize.parse(text) == nil)
+    }
+
+    @Test("durations", arguments: [
+        ("500ms", Duration.milliseconds(500)), ("30s", .seconds(30)), ("5m", .seconds(300)), ("1h", .seconds(3600)),
+        ("60", .seconds(60)), ("1.5", .milliseconds(1500)),
+    ])
+    func durations(text: String, duration: Duration) {
+        #expect(DurationText.parse(text) == duration)
+    }
+
+    @Test("not durations", arguments: ["", "soon", "5 minutes", "-3s", "ms"])
+    func notDurations(text: String) {
+        #expect(DurationText.parse(text) == nil)
+    }
+}
+
+@Suite("pipeline config files")
+struct PipelineConfigTests {
+    static let example = """
+        jobs = 4
+        paths = ["/nix/store/00000000000000000000000000000000-hello"]
+
+        [source]
+        plugin = "ssh"
+        host = "builder.example.org"
+        connect-timeout = "10s"
+
+        [limiter]
+        memory = "4GiB"
+        warn-after = "1s"
+
+        [codec]
+        plugin = "zstd"
+        level = 3
+        threads = 0
+
+        [backend]
+        plugin = "file"
+        path = "/srv/cache"
+        secret-key = "/etc/nix/cache.sec"
+        """
+
+    @Test("the example of DESIGN.md reads as written") func example() throws {
+        let config = try PipelineConfig.parse(toml: Self.example, name: "pipeline.toml")
+        #expect(config.jobs == 4)
+        #expect(config.paths.count == 1)
+        #expect(config.limiter == LimiterConfig(memory: 4 << 30, warnAfter: .seconds(1)))
+        #expect(config.source.plugin == "ssh")
+        #expect(try config.source.string("host") == "builder.example.org")
+        #expect(try config.source.duration("connect-timeout") == .seconds(10))
+        #expect(config.codec.plugin == "zstd")
+        #expect(try config.codec.int("level") == 3)
+        #expect(config.backend.plugin == "file")
+        #expect(try config.backend.path("path") == "/srv/cache")
+    }
+
+    private func error(_ toml: String) -> String {
+        do {
+            _ = try PipelineConfig.parse(toml: toml, name: "p.toml")
+            return "accepted"
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test("without [limiter] the pipeline is refused, naming the table") func limiterMandatory() {
+        let message = error("[backend]\nplugin = \"file\"\npath = \"/x\"\n")
+        #expect(message.hasPrefix("p.toml: the [limiter] table is missing"))
+    }
+
+    @Test("each error names the file, the table and the key", arguments: [
+        ("jobs = \"four\"\n[limiter]\n[backend]\nplugin = \"file\"\n", "p.toml jobs: expected an integer"),
+        ("job = 4\n[limiter]\n[backend]\nplugin = \"file\"\n", "p.toml job: unknown key"),
+        ("[limiter]\nmemory = \"4GB?\"\n[backend]\nplugin = \"file\"\n", "p.toml [limiter] memory: '4GB?' is not a size"),
+        ("[limiter]\nwarn-after = \"soon\"\n[backend]\nplugin = \"file\"\n", "p.toml [limiter] warn-after: 'soon' is not a duration"),
+        ("[limiter]\nmemroy = \"1GiB\"\n[backend]\nplugin = \"file\"\n", "p.toml [limiter] memroy: unknown key"),
+        ("[limiter]\nmemory = 1024\n[backend]\nplugin = \"file\"\n", "p.toml [limiter] memory: 1 KiB is too small"),
+        ("[limiter]\n[sink]\n[backend]\nplugin = \"file\"\n", "p.toml: unknown table [sink]"),
+        ("[limiter]\n[backend]\npath = \"/x\"\n", "p.toml [backend] plugin: is missing"),
+        ("[limiter]\n[backend]\nplugin = 3\n", "p.toml [backend] plugin: expected a string"),
+        ("[limiter]\n", "p.toml: the [backend] table is missing"),
+        ("[limiter\n", "p.toml line 1"),
+        ("[limiter]\n[codec]\nplugin = \"xz\"\n[backend]\nplugin = \"file\"\ncompression = \"zstd\"\n", "p.toml [backend] compression: conflicts"),
+    ])
+    func errors(toml: String, expected: String) {
+        let message = error(toml)
+        #expect(message.hasPrefix(expected), "\(message)")
+    }
+
+    @Test("a backend's compression keys fill the codec table, as in a URL") func compressionKeys() throws {
+        let config = try PipelineConfig.parse(toml: """
+            [limiter]
+            [backend]
+            plugin = "file"
+            path = "/x"
+            compression = "xz"
+            compression-level = 9
+            parallel-compression = true
+            """, name: "p.toml")
+        #expect(config.codec.plugin == "xz")
+        #expect(try config.codec.int("level") == 9)
+        #expect(try config.codec.int("threads") == 0)
+        #expect(config.backend["compression"] == nil)
+    }
+}

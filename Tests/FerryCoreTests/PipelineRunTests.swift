@@ -1,0 +1,168 @@
+import Logging
+import Testing
+@testable import FerryCore
+
+/// An in-memory source: NARs made from token lists, path infos computed from them.
+final class MemorySource: StoreSource {
+    let description = "memory source"
+    let infos: [StorePath: PathInfo]
+    let nars: [StorePath: [UInt8]]
+
+    init(_ entries: [(StorePath, [StorePath], [UInt8])], lie about: StorePath? = nil) {
+        var infos: [StorePath: PathInfo] = [:], nars: [StorePath: [UInt8]] = [:]
+        for (path, refs, nar) in entries {
+            var hasher = HashingCounter()
+            nar.withUnsafeBytes { hasher.update($0) }
+            infos[path] = PathInfo(path: path, narHash: hasher.finalize(), narSize: UInt64(nar.count), references: Set(refs))
+            // A lying source: advertises one NAR, sends another of the same size.
+            nars[path] = path == about ? nar.map { $0 == UInt8(ascii: "x") ? UInt8(ascii: "y") : $0 } : nar
+        }
+        self.infos = infos
+        self.nars = nars
+    }
+
+    func closure(of paths: [StorePath]) async throws -> Set<StorePath> {
+        var seen = Set<StorePath>(), todo = paths
+        while let next = todo.popLast() {
+            if seen.insert(next).inserted { todo += infos[next]?.references ?? [] }
+        }
+        return seen
+    }
+    func pathInfos(_ paths: [StorePath]) async throws -> [PathInfo] { paths.compactMap { infos[$0] } }
+    func protect(_ paths: [StorePath]) async throws -> Set<StorePath> { Set(paths.filter { infos[$0] != nil }) }
+    func streamNar(of info: PathInfo, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
+        let nar = nars[info.path]!
+        for start in stride(from: 0, to: nar.count, by: 100) { try await sink(nar[start..<min(start + 100, nar.count)]) }
+    }
+    func close() async {}
+}
+
+/// A backend that keeps what it is given and logs the order of events.
+final class MemoryBackend: StoreBackend {
+    let description = "memory backend"
+    let storesCompressedNars = true
+    let needsReferencesFirst: Bool
+    private let state = Locked((log: [String](), stored: [StorePath: [UInt8]]()))
+    let present: Set<StorePath>
+    var log: [String] { state.withLock { $0.log } }
+    var stored: [StorePath: [UInt8]] { state.withLock { $0.stored } }
+
+    init(referencesFirst: Bool = false, present: Set<StorePath> = []) {
+        needsReferencesFirst = referencesFirst
+        self.present = present
+    }
+
+    func prepare() async throws {}
+    func presentPaths(_ paths: [StorePath]) async throws -> Set<StorePath> { present.intersection(paths) }
+    func beginNar(_ info: PathInfo, compression: String) async throws -> any NarWriter {
+        record("begin \(info.path.name)", for: info.path)
+        return Writer(info: info, backend: self)
+    }
+    func publish(_ nar: StoredNar) async throws { record("publish \(nar.info.path.name)", for: nar.info.path) }
+    func close() async {}
+    func record(_ entry: String, bytes: [UInt8]? = nil, for path: StorePath) {
+        state.withLock {
+            $0.log.append(entry)
+            if let bytes { $0.stored[path] = bytes }
+        }
+    }
+
+    final class Writer: NarWriter {
+        let info: PathInfo
+        let backend: MemoryBackend
+        var bytes: [UInt8] = []
+        init(info: PathInfo, backend: MemoryBackend) { self.info = info; self.backend = backend }
+        func write(_ chunk: ArraySlice<UInt8>) async throws { bytes += chunk }
+        func commit() async throws -> StoredNar {
+            backend.record("commit \(info.path.name)", bytes: bytes, for: info.path)
+            return StoredNar(info: info, url: "nar/x", compression: "none", fileSize: UInt64(bytes.count))
+        }
+        func abort() async { backend.record("abort \(info.path.name)", for: info.path) }
+    }
+}
+
+struct IdentityCodec: Codec {
+    let compression = "none"
+    func compressorMemory(narSize: UInt64) -> Int { 1 << 20 }
+    func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter { PassThrough(output) }
+}
+
+@Suite("pipeline runs")
+struct PipelineRunTests {
+    let leaf = TopologicalOrderTests.path("a", "leaf")
+    let lib = TopologicalOrderTests.path("b", "lib")
+    let app = TopologicalOrderTests.path("c", "app")
+    let other = TopologicalOrderTests.path("d", "other")
+
+    private func fileNar(_ text: String) -> [UInt8] {
+        nar([.s("nix-archive-1"), .s("("), .s("type"), .s("regular"), .s("contents"), .raw(Array(text.utf8)), .s(")")])
+    }
+
+    /// app → lib → leaf, and an unrelated path; `lie` names a path whose NAR does not match its hash.
+    private func source(lie: StorePath? = nil) -> MemorySource {
+        MemorySource([(leaf, [leaf], fileNar("leaf xxxx")), (lib, [leaf], fileNar(String(repeating: "lib ", count: 100))),
+                      (app, [lib, leaf], fileNar("app")), (other, [], fileNar("other"))], lie: lie)
+    }
+
+    private func pipeline(_ source: MemorySource, _ backend: MemoryBackend, jobs: Int = 3) -> Pipeline {
+        Pipeline(source: source, codec: IdentityCodec(), backend: backend,
+                 limiter: MemoryLimiter(budget: 64 << 20), jobs: jobs, logger: Logger(label: "test"))
+    }
+
+    @Test("copies the closure and publishes references first, in the same order every run") func order() async throws {
+        var logs: Set<[String]> = []
+        for _ in 0..<5 {
+            let backend = MemoryBackend()
+            let summary = try await pipeline(source(), backend).run(paths: [app, other])
+            #expect(summary.copied == 4)
+            #expect(summary.exitCode == 0)
+            logs.insert(backend.log.filter { $0.hasPrefix("publish") })
+        }
+        #expect(logs == [["publish leaf", "publish lib", "publish app", "publish other"]])
+    }
+
+    @Test("NAR bytes arrive whole and unchanged") func bytes() async throws {
+        let backend = MemoryBackend()
+        let src = source()
+        _ = try await pipeline(src, backend).run(paths: [app])
+        #expect(backend.stored[lib] == src.nars[lib])
+    }
+
+    @Test("paths at the destination are skipped") func skips() async throws {
+        let backend = MemoryBackend(present: [leaf, lib])
+        let summary = try await pipeline(source(), backend).run(paths: [app])
+        #expect(summary.skipped == 2)
+        #expect(summary.copied == 1)
+        #expect(backend.log == ["begin app", "commit app", "publish app"])
+    }
+
+    @Test("a NAR that does not match its NarHash is not published, nor is what refers to it") func mismatch() async throws {
+        let backend = MemoryBackend()
+        let summary = try await pipeline(source(lie: leaf), backend).run(paths: [app, other])
+        #expect(summary.exitCode == 1)
+        #expect(Set(summary.failed.map(\.path)) == [leaf, lib, app])
+        #expect(summary.failed.first { $0.path == leaf }?.error.contains("NarHash") == true)
+        let log = backend.log
+        #expect(log.contains("abort leaf"))
+        #expect(!log.contains("publish leaf"))
+        #expect(!log.contains("publish lib"))
+        #expect(!log.contains("publish app"))
+        #expect(log.contains("publish other"))
+    }
+
+    @Test("a store backend gets a path only after its references are in") func referencesFirst() async throws {
+        let backend = MemoryBackend(referencesFirst: true)
+        _ = try await pipeline(source(), backend, jobs: 4).run(paths: [app])
+        let log = backend.log
+        #expect(log.firstIndex(of: "publish leaf")! < log.firstIndex(of: "begin lib")!)
+        #expect(log.firstIndex(of: "publish lib")! < log.firstIndex(of: "begin app")!)
+    }
+
+    @Test("a requested path the source lacks stops the run before anything is copied") func missing() async throws {
+        let backend = MemoryBackend()
+        await #expect(throws: CopyError.self) {
+            _ = try await pipeline(source(), backend).run(paths: [app, TopologicalOrderTests.path("f", "gone")])
+        }
+        #expect(backend.log.isEmpty)
+    }
+}
