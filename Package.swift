@@ -55,11 +55,15 @@ let package = Package(
         .target(name: "FerryBasicCodecs", dependencies: ["FerryCore"], path: "Sources/Plugins/BasicCodecs",
                 swiftSettings: strict),
 
+        .target(name: "FerryBuiltinPlugins",
+                dependencies: ["FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ",
+                               "FerryBZip2", "FerryBasicCodecs"],
+                path: "Sources/BuiltinPlugins", swiftSettings: strict),
+
         .executableTarget(
             name: "ferry",
             dependencies: [
-                "FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ", "FerryBZip2",
-                "FerryBasicCodecs",
+                "FerryCore", "FerryBuiltinPlugins",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/ferry",
@@ -72,8 +76,14 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
+            name: "FerryPluginTests",
+            dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2",
+                           "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore"],
+            path: "Tests/FerryPluginTests",
+            swiftSettings: strict),
+        .testTarget(
             name: "FerryIntegrationTests",
-            dependencies: ["FerryCore", "ferry"],
+            dependencies: ["FerryCore", "FerryBuiltinPlugins", "ferry"],
             path: "Tests/FerryIntegrationTests",
             swiftSettings: strict),
     ]

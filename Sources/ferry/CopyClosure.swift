@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryBuiltinPlugins
 import FerryCore
 
 /// `ferry copy-closure`: the closure of some paths, from one store to another.

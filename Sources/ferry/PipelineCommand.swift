@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryBuiltinPlugins
 import FerryCore
 import Foundation
 import Logging

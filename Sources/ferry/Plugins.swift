@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryBuiltinPlugins
 import FerryCore
 
 /// `ferry plugins`: every plugin, with its options and defaults.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryBuiltinPlugins
 import FerryCore
 
 /// `ferry run`: a pipeline from a config file, the form a queue runner or cron job keeps.

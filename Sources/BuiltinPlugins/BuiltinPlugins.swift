@@ -6,9 +6,10 @@ import FerryLocalStore
 import FerryXZ
 import FerryZstd
 
+/// Every plugin this build of Ferry has, wired into one registry: what the `ferry`
+/// command uses, and what tests use to build pipelines the way users do.
 extension PluginRegistry {
-    /// Every plugin this build of Ferry has.
-    static let builtIn: PluginRegistry = {
+    public static let builtIn: PluginRegistry = {
         var registry = PluginRegistry()
         registry.register(LocalStore.source)
         registry.register(LocalStore.backend)

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import FerryCore
+
+@Suite("copy-closure against real Nix", Peers.nix)
+struct CopyClosureAgainstNixTests {
+    /// A key pair Ferry generated, and the `ferry` invocation that copies `top` with it.
+    private func keys(in dir: TemporaryDirectory) throws -> (secret: String, public: String) {
+        let secret = dir.path + "/key.sec", publicFile = dir.path + "/key.pub"
+        try run([ferryBinary, "keys", "generate", "--name", "ferry-it-1", "--secret-file", secret, "--public-file", publicFile])
+        return (secret, try String(contentsOfFile: publicFile, encoding: .utf8))
+    }
+
+    @discardableResult
+    private func ferry(_ arguments: [String], check: Bool = true) throws -> CommandOutput {
+        try run([ferryBinary] + arguments, check: check)
+    }
+
+    /// Every file under `dir`, relative path → bytes.
+    private func files(_ dir: String) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: dir)!
+        while let file = enumerator.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir + "/" + file, isDirectory: &isDir), !isDir.boolValue {
+                result[file] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file))
+            }
+        }
+        return result
+    }
+
+    @Test("a signed zstd or xz cache passes nix store verify and fills a fresh store through nix copy",
+          arguments: ["zstd", "xz"])
+    func signedCache(compression: String) throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (secret, publicKey) = try keys(in: dir)
+        let cache = dir.path + "/cache"
+        let output = try ferry(["copy-closure", "--to", "file://\(cache)?compression=\(compression)&secret-key=\(secret)", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        // Contents and signatures checked by Nix: every path trusted.
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "-r", top.path, "--trusted-public-keys", publicKey])
+        let root = dir.path + "/root"
+        try run(["nix", "copy", "--from", "file://\(cache)", "--to", root, top.path, "--trusted-public-keys", publicKey])
+        #expect(Set(try run(["nix", "path-info", "--store", root, "-r", top.path]).lines) == Set(all.map(\.path)))
+        try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
+    }
+
+    @Test("narinfo NarHash, NarSize, References and Deriver equal nix path-info --json") func narinfoFields() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/cache"
+        try ferry(["copy-closure", "--to", "file://\(cache)", top.path])
+        for path in all {
+            let narinfo = try NarInfo(parsing: String(contentsOfFile: "\(cache)/\(path.hashPart).narinfo", encoding: .utf8))
+            let nix = try NixStore.pathInfo(path)
+            #expect(narinfo.info.narHash == (try Hash(parsing: nix["narHash"] as! String)))
+            #expect(narinfo.info.narSize == (nix["narSize"] as! NSNumber).uint64Value)
+            #expect(Set(narinfo.info.references.map(\.path)) == Set(nix["references"] as! [String]))
+            #expect(narinfo.info.deriver?.path == nix["deriver"] as? String)
+            #expect(narinfo.compression == "zstd")
+            let nar = try Data(contentsOf: URL(fileURLWithPath: "\(cache)/\(narinfo.url)"))
+            #expect(UInt64(nar.count) == narinfo.fileSize)
+        }
+    }
+
+    @Test("a second run copies nothing; two runs into fresh caches write identical files") func deterministic() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (secret, _) = try keys(in: dir)
+        let url = { (name: String) in "file://\(dir.path)/\(name)?secret-key=\(secret)&write-nar-listing=1" }
+        try ferry(["copy-closure", "--to", url("a"), top.path])
+        let before = try files(dir.path + "/a")
+        let again = try ferry(["copy-closure", "--to", url("a"), top.path])
+        #expect(again.stderr.contains("0 copied, \(all.count) already there"), "\(again.stderr)")
+        #expect(try files(dir.path + "/a") == before)
+        try ferry(["copy-closure", "--to", url("b"), "--jobs", "1", top.path])
+        #expect(try files(dir.path + "/b") == before)
+        #expect(before.keys.filter { $0.hasSuffix(".ls") }.count == all.count)
+    }
+
+    @Test("into another store root: signatures travel, nothing is ultimate, Nix finds nothing wrong") func storeRoot() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let root = dir.path + "/root"
+        try ferry(["copy-closure", "--to", "local?root=\(root)", top.path])
+        #expect(Set(try run(["nix", "path-info", "--store", root, "-r", top.path]).lines) == Set(all.map(\.path)))
+        try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
+        // Onward from that root to a second one, as a bare path.
+        try ferry(["copy-closure", "--from", root, "--to", dir.path + "/root2", top.path])
+        try run(["nix", "store", "verify", "--store", dir.path + "/root2", "--no-trust", "-r", top.path])
+    }
+
+    @Test("an exec codec's output is a cache Nix reads") func execCodec() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let config = dir.path + "/pipeline.toml"
+        try """
+            [limiter]
+            memory = "256MiB"
+            [codec]
+            plugin = "exec"
+            command = ["zstd", "-19", "-c"]
+            compression = "zstd"
+            [backend]
+            plugin = "file"
+            path = "\(dir.path)/cache"
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try ferry(["run", config, top.path])
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "--no-trust", "-r", top.path])
+    }
+
+    @Test("config errors exit 2 and name what is wrong", arguments: [
+        ("[backend]\nplugin = \"file\"\npath = \"/tmp/x\"\n", "the [limiter] table is missing"),
+        ("[limiter]\n[backend]\nplugin = \"file\"\npth = \"/tmp/x\"\n", "[backend] pth: unknown key for backend plugin 'file'"),
+        ("jobs = \"four\"\n[limiter]\n[backend]\nplugin = \"file\"\npath = \"/tmp/x\"\n", "jobs: expected an integer"),
+        ("[limiter]\nwarn-after = \"soon\"\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", "[limiter] warn-after: 'soon' is not a duration"),
+        ("[limiter]\n[codec]\nplugin = \"lz5\"\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", "[codec] plugin: no codec plugin is called 'lz5'"),
+        ("[limiter]\n[codec]\nlevel = \"high\"\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", "[codec] level: expected an integer"),
+    ])
+    func configErrors(toml: String, expected: String) throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try toml.write(toFile: dir.path + "/p.toml", atomically: true, encoding: .utf8)
+        let result = try ferry(["run", dir.path + "/p.toml", top.path], check: false)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+    }
+
+    @Test("a path missing from the source exits 1 and names it; nothing is written") func missingPath() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let missing = "/nix/store/00000000000000000000000000000000-not-there"
+        let result = try ferry(["copy-closure", "--to", "file://\(dir.path)/cache", missing], check: false)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(missing))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/cache/nar"))
+    }
+}

@@ -1,0 +1,92 @@
+import FerryBasicCodecs
+import FerryBZip2
+import FerryCore
+import FerryXZ
+import FerryZstd
+import Testing
+
+@Suite("codecs")
+struct CodecTests {
+    static let sizes: [Int] = [0, 1, 100_000, 5_000_000]
+
+    @Test("zstd round-trips, single and multi-threaded", arguments: sizes)
+    func zstd(size: Int) async throws {
+        let input = sampleData(size)
+        for threads in [1, 2] {
+            let codec = ZstdCodec(level: 3, threads: threads)
+            let compressed = try await filter(input) { try codec.makeCompressor(narSize: UInt64(size), writingTo: $0) }
+            let back = try await filter(compressed, piece: 999) { try codec.makeDecompressor(writingTo: $0)! }
+            #expect(back == input)
+        }
+    }
+
+    @Test("xz round-trips, single and multi-threaded", arguments: sizes)
+    func xz(size: Int) async throws {
+        let input = sampleData(size)
+        for threads in [1, 2] {
+            let codec = XZCodec(preset: 1, threads: threads)
+            let compressed = try await filter(input) { try codec.makeCompressor(narSize: UInt64(size), writingTo: $0) }
+            let back = try await filter(compressed, piece: 999) { try codec.makeDecompressor(writingTo: $0)! }
+            #expect(back == input)
+        }
+    }
+
+    @Test("the same input compresses to the same bytes every time") func deterministic() async throws {
+        let input = sampleData(3_000_000)
+        for codec in [ZstdCodec(level: 3, threads: 2), XZCodec(preset: 1, threads: 2)] as [any Codec] {
+            let first = try await filter(input) { try codec.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+            let second = try await filter(input, piece: 7_777) { try codec.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+            #expect(first == second, "\(codec.compression)")
+        }
+    }
+
+    @Test("the xz and zstd tools read what Ferry writes, and Ferry reads what they write",
+          .enabled(if: toolsPresent, "xz, zstd and bzip2 are not installed (make test installs them)"))
+    func interoperates() async throws {
+        let input = sampleData(2_000_000)
+        let zstd = ZstdCodec(level: 3, threads: 2), xz = XZCodec(preset: 6, threads: 2)
+        let ourZstd = try await filter(input) { try zstd.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+        #expect(try runTool(["zstd", "-d", "-c"], input: ourZstd) == input)
+        let ourXZ = try await filter(input) { try xz.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+        #expect(try runTool(["xz", "-d", "-c"], input: ourXZ) == input)
+        #expect(try await filter(try runTool(["zstd", "-19", "-c"], input: input)) { try zstd.makeDecompressor(writingTo: $0)! } == input)
+        #expect(try await filter(try runTool(["xz", "-9", "-c"], input: input)) { try xz.makeDecompressor(writingTo: $0)! } == input)
+        let bzipped = try runTool(["bzip2", "-c"], input: input)
+        #expect(try await filter(bzipped) { try BZip2Codec().makeDecompressor(writingTo: $0)! } == input)
+    }
+
+    @Test("truncated or corrupt input is an error, not a crash") func corrupt() async throws {
+        let input = sampleData(500_000)
+        let zstd = ZstdCodec(level: 3, threads: 1), xz = XZCodec(preset: 1, threads: 1)
+        let z = try await filter(input) { try zstd.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+        let x = try await filter(input) { try xz.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+        await #expect(throws: (any Error).self) { _ = try await filter(Array(z.prefix(z.count / 2))) { try zstd.makeDecompressor(writingTo: $0)! } }
+        await #expect(throws: (any Error).self) { _ = try await filter(Array(x.prefix(x.count / 2))) { try xz.makeDecompressor(writingTo: $0)! } }
+        await #expect(throws: (any Error).self) { _ = try await filter(Array(repeating: 7, count: 1000)) { try xz.makeDecompressor(writingTo: $0)! } }
+        await #expect(throws: (any Error).self) { _ = try await filter(Array(repeating: 7, count: 1000)) { try BZip2Codec().makeDecompressor(writingTo: $0)! } }
+    }
+
+    @Test("exec runs a real command and fails loudly when it fails",
+          .enabled(if: toolsPresent, "zstd is not installed (make test installs it)"))
+    func exec() async throws {
+        let input = sampleData(300_000)
+        let codec = ExecCodec(command: ["zstd", "-3", "-c"], compression: "zstd", memory: 1 << 20)
+        let out = try await filter(input) { try codec.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+        #expect(try runTool(["zstd", "-d", "-c"], input: out) == input)
+        let failing = ExecCodec(command: ["sh", "-c", "echo broken >&2; exit 3"], compression: "zstd", memory: 1 << 20)
+        do {
+            _ = try await filter([1, 2, 3]) { try failing.makeCompressor(narSize: 3, writingTo: $0) }
+            Issue.record("a failing command went unnoticed")
+        } catch {
+            #expect("\(error)".contains("broken"))
+        }
+    }
+
+    @Test("small NARs reserve little memory; multi-threaded big ones more") func memoryBySize() {
+        let zstd = ZstdCodec(level: 3, threads: 2)
+        #expect(zstd.compressorMemory(narSize: 10_000) < 4 << 20)
+        #expect(zstd.compressorMemory(narSize: 1 << 30) > zstd.compressorMemory(narSize: 10_000))
+        let xz = XZCodec(preset: 6, threads: 2)
+        #expect(xz.compressorMemory(narSize: .max) > xz.compressorMemory(narSize: 1_000))
+    }
+}

@@ -1,0 +1,89 @@
+import FerryBuiltinPlugins
+import FerryCore
+import Testing
+
+@Suite("store URLs and config files")
+struct UrlConfigTests {
+    private func fromURLs(_ from: String, _ to: String, memory: String? = nil) throws -> PipelineConfig {
+        var raw = PipelineConfig.Raw.commandLine(memory: memory, jobs: nil)
+        try raw.setSource(url: from, registry: .builtIn)
+        try raw.setBackend(url: to, registry: .builtIn)
+        return try PipelineConfig.build(raw)
+    }
+
+    @Test("a URL is only a short way to write a config: both build the same pipeline") func sameDescription() throws {
+        let url = try fromURLs("local?root=/srv/root",
+                               "file:///srv/cache?compression=xz&compression-level=9&parallel-compression=true&secret-key=/k&write-nar-listing=1",
+                               memory: "2GiB")
+        let file = try PipelineConfig.parse(toml: """
+            [source]
+            plugin = "local"
+            root = "/srv/root"
+            [limiter]
+            memory = "2GiB"
+            [codec]
+            plugin = "xz"
+            level = 9
+            threads = 0
+            [backend]
+            plugin = "file"
+            path = "/srv/cache"
+            secret-key = "/k"
+            write-nar-listing = true
+            """, name: "p.toml")
+        #expect(url.jobs == file.jobs)
+        #expect(url.limiter == file.limiter)
+        for (a, b) in [(url.source, file.source), (url.codec, file.codec), (url.backend, file.backend)] {
+            #expect(a.plugin == b.plugin)
+            #expect(a.values.keys.sorted() == b.values.keys.sorted())
+        }
+        #expect(try url.codec.int("level") == file.codec.int("level"))
+        #expect(try url.codec.int("threads") == file.codec.int("threads"))
+        #expect(try url.backend.bool("write-nar-listing") == file.backend.bool("write-nar-listing"))
+        #expect(try url.backend.path("path") == file.backend.path("path"))
+    }
+
+    @Test("store URLs as Nix writes them", arguments: [
+        ("local", "local", nil), ("/srv/root", "local", "/srv/root"), ("local?root=/r", "local", "/r"),
+    ])
+    func localForms(text: String, plugin: String, root: String?) throws {
+        let config = try fromURLs(text, "file:///c")
+        #expect(config.source.plugin == plugin)
+        #expect(try config.source.path("root") == root)
+    }
+
+    @Test("URL errors name the URL", arguments: [
+        ("gopher://x", "file:///c", "--from gopher://x: no source plugin reads 'gopher' stores"),
+        ("local", "file://", "store URL 'file://': a file:// URL needs a folder"),
+        ("local", "file:///c?compresion=zstd", nil),
+        ("local?root=/r&frobnicate=1", "file:///c", nil),
+        ("ssh://host:99999", "file:///c", "store URL 'ssh://host:99999': the port"),
+    ])
+    func errors(from: String, to: String, expected: String?) async throws {
+        do {
+            let config = try fromURLs(from, to)
+            _ = try await Pipeline.assemble(config, registry: .builtIn, logger: .init(label: "test"))
+            Issue.record("accepted \(from) → \(to)")
+        } catch let error as ConfigError {
+            if let expected { #expect(error.description.hasPrefix(expected), "\(error)") }
+            else { #expect(error.description.contains("unknown key"), "\(error)") }
+        }
+    }
+
+    @Test("a codec that cannot fit the budget is refused with the figures") func codecTooBig() async throws {
+        let config = try fromURLs("local", "file:///c?compression=xz&compression-level=9", memory: "32MiB")
+        do {
+            _ = try await Pipeline.assemble(config, registry: .builtIn, logger: .init(label: "test"))
+            Issue.record("xz -9 accepted within 32 MiB")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("MiB but the memory budget is 32 MiB"), "\(error)")
+        }
+    }
+
+    @Test("threads are lowered until the codec fits the budget") func threadsLowered() async throws {
+        let config = try fromURLs("local", "file:///c?compression=zstd&parallel-compression=true", memory: "24MiB")
+        let pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: .init(label: "test"))
+        #expect(pipeline.codec.compressorMemory(narSize: .max) + Pipeline.streamBuffers <= 24 << 20)
+        await pipeline.source.close()
+    }
+}
