@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# The demo: Ferry's NAR and hash commands on a sample tree, checked against real Nix.
+# The demo: Ferry's main job on a built-in default. It builds a small closure in the
+# local Nix store, copies it with the default pipeline (local → limiter → zstd → file
+# cache in ./demo-cache, signed with a key it generates), and has Nix check the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ferry=.build/debug/ferry
 work=demo-work
-rm -rf "$work"; mkdir -p "$work/tree/sub"
-printf 'B' > "$work/tree/B"
-printf 'hello\n' > "$work/tree/a.txt"
-ln -s a.txt "$work/tree/link"
-printf '#!/bin/sh\necho hi\n' > "$work/tree/sub/run.sh"; chmod +x "$work/tree/sub/run.sh"
+mkdir -p "$work"
 
-$ferry --help
-echo
-echo "== ferry nar dump is byte-identical to nix-store --dump"
-$ferry nar dump "$work/tree" > "$work/tree.nar"
-cmp "$work/tree.nar" <(nix-store --dump "$work/tree") && echo "identical ($(stat -c %s "$work/tree.nar") bytes)"
-echo "== ferry nar ls"
-$ferry nar ls "$work/tree.nar"
-echo "== ferry hash path vs nix hash path"
-echo "ferry: $($ferry hash path "$work/tree")"
-echo "nix:   sha256:$(nix --extra-experimental-features nix-command hash path --base32 "$work/tree")"
-echo "== ferry nar restore round-trips"
-$ferry nar restore "$work/restored" < "$work/tree.nar"
-cmp "$work/tree.nar" <(nix-store --dump "$work/restored") && echo "restored tree dumps to the same NAR"
+echo "== building the sample closure (examples/demo.nix)"
+top=$(nix-build examples/demo.nix --no-out-link)
+nix-store --query --requisites "$top"
+
+if [ ! -f "$work/demo-key.sec" ]; then
+  echo "== generating a signing key"
+  $ferry keys generate --name ferry-demo-1 --secret-file "$work/demo-key.sec" --public-file "$work/demo-key.pub"
+fi
+
+echo "== ferry copy-closure --to file://$PWD/demo-cache"
+rm -rf demo-cache
+$ferry copy-closure --memory-limit 256MiB \
+  --to "file://$PWD/demo-cache?compression=zstd&secret-key=$work/demo-key.sec&write-nar-listing=1" "$top"
+
+echo "== the cache"
+find demo-cache -maxdepth 1 -name '*.narinfo' | sort | head -3
+cat "demo-cache/$(basename "$top" | cut -c1-32).narinfo"
+
+echo "== nix store verify (contents and Ferry's signatures)"
+nix --extra-experimental-features nix-command store verify --store "file://$PWD/demo-cache" -r "$top" \
+  --trusted-public-keys "$(cat "$work/demo-key.pub")"
+echo "verified: every path of the closure is trusted and intact"
+
+echo "== a second run copies nothing"
+$ferry copy-closure --to "file://$PWD/demo-cache?secret-key=$work/demo-key.sec&write-nar-listing=1" "$top"
