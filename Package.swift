@@ -54,10 +54,12 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "FerryBasicCodecs", dependencies: ["FerryCore"], path: "Sources/Plugins/BasicCodecs",
                 swiftSettings: strict),
+        .target(name: "FerrySSH", dependencies: ["FerryCore", "CSSH2"], path: "Sources/Plugins/SSH",
+                swiftSettings: strict),
 
         .target(name: "FerryBuiltinPlugins",
                 dependencies: ["FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ",
-                               "FerryBZip2", "FerryBasicCodecs"],
+                               "FerryBZip2", "FerryBasicCodecs", "FerrySSH"],
                 path: "Sources/BuiltinPlugins", swiftSettings: strict),
 
         .executableTarget(

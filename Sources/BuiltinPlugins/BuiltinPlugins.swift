@@ -3,6 +3,7 @@ import FerryBZip2
 import FerryCore
 import FerryFileCache
 import FerryLocalStore
+import FerrySSH
 import FerryXZ
 import FerryZstd
 
@@ -13,6 +14,8 @@ extension PluginRegistry {
         var registry = PluginRegistry()
         registry.register(LocalStore.source)
         registry.register(LocalStore.backend)
+        registry.register(SSHStore.source)
+        registry.register(SSHStore.backend)
         registry.register(FileCacheBackend.plugin)
         registry.register(ZstdCodec.plugin)
         registry.register(XZCodec.plugin)

@@ -26,6 +26,23 @@ enum NixStore {
         return (top, all)
     }
 
+    /// One store path holding a 48 MiB incompressible file (the same path every run), so
+    /// that a copy lasts long enough to be stopped or killed half-way.
+    static let bigPath: Result<StorePath, any Error> = Result {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.path + "/ferry-it-big-nar", withIntermediateDirectories: true)
+        try run(["python3", "-c", """
+            import random
+            r = random.Random(20261123)
+            with open('\(dir.path)/ferry-it-big-nar/blob', 'wb') as f:
+                for _ in range(48):
+                    f.write(r.randbytes(1 << 20))
+            """])
+        return try StorePath(try run(["nix-store", "--add", dir.path + "/ferry-it-big-nar"]).text
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     /// What `nix path-info --json` says of `path`.
     static func pathInfo(_ path: StorePath, store: String? = nil) throws -> [String: Any] {
         var command = ["nix", "path-info", "--json", path.path]

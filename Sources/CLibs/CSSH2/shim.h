@@ -6,8 +6,9 @@
 static inline LIBSSH2_SESSION *ferry_ssh2_session_init(void) {
     return libssh2_session_init();
 }
-static inline LIBSSH2_CHANNEL *ferry_ssh2_channel_open_session(LIBSSH2_SESSION *s) {
-    return libssh2_channel_open_session(s);
+static inline LIBSSH2_CHANNEL *ferry_ssh2_channel_open_session(LIBSSH2_SESSION *s, unsigned int window) {
+    return libssh2_channel_open_ex(s, "session", sizeof("session") - 1, window,
+                                   LIBSSH2_CHANNEL_PACKET_DEFAULT, NULL, 0);
 }
 static inline int ferry_ssh2_channel_exec(LIBSSH2_CHANNEL *c, const char *command) {
     return libssh2_channel_exec(c, command);
@@ -28,6 +29,10 @@ static inline int ferry_ssh2_userauth_publickey_fromfile(LIBSSH2_SESSION *s, con
                                                          const char *pub, const char *priv,
                                                          const char *pass) {
     return libssh2_userauth_publickey_fromfile(s, user, pub, priv, pass);
+}
+static inline int ferry_ssh2_channel_close(LIBSSH2_CHANNEL *c) { return libssh2_channel_close(c); }
+static inline int ferry_ssh2_session_disconnect(LIBSSH2_SESSION *s, const char *why) {
+    return libssh2_session_disconnect(s, why);
 }
 static const int FERRY_LIBSSH2_ERROR_EAGAIN = LIBSSH2_ERROR_EAGAIN;
 

@@ -59,6 +59,7 @@ public final class ChildProcess: Sendable {
         output = FileDescriptorStream(fd: stdoutPipe.read, name: "stdout of \(arguments[0])", ioTimeout: ioTimeout)
         stderrTail = Mutex(TailBuffer(limit: stderrLimit))
         drainStderr(fd: stderrPipe.read)
+        reap()
     }
 
     /// What the child wrote to stderr, its last `stderrLimit` bytes.
@@ -77,20 +78,45 @@ public final class ChildProcess: Sendable {
     /// Waits for the child to exit and for its stderr to be drained; returns the raw wait status.
     @discardableResult
     public func wait() async -> Int32 {
-        if let status = exitStatus.withLock({ $0 }) { return status }
-        let status: Int32 = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { [pid, stderrDone] in
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
-                stderrDone.wait()
-                stderrDone.signal()
-                continuation.resume(returning: status)
-            }
+        while true {
+            if let status = await wait(within: .seconds(3600)) { return status }
         }
-        exitStatus.withLock { $0 = status }
-        input.close()
-        output.close()
-        return status
+    }
+
+    /// Waits at most `limit` for the child to exit; nil if it is still running.
+    public func wait(within limit: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            if let status = exitStatus.withLock({ $0 }) {
+                input.close()
+                output.close()
+                return status
+            }
+            if ContinuousClock.now >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Ends the child: end-of-file on its stdin, then SIGTERM after `grace`, then SIGKILL.
+    /// Returns once it has exited; it never waits on a child that does not react.
+    @discardableResult
+    public func terminate(grace: Duration = .seconds(5)) async -> Int32 {
+        closeInput()
+        if let status = await wait(within: grace) { return status }
+        kill(SIGTERM)
+        if let status = await wait(within: .seconds(1)) { return status }
+        kill(SIGKILL)
+        return await wait()
+    }
+
+    /// Reaps the child on a thread of its own as soon as it exits (and its stderr is drained).
+    private func reap() {
+        DispatchQueue(label: "ferry.wait.\(pid)").async { [self] in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
+            stderrDone.wait()
+            exitStatus.withLock { $0 = status }
+        }
     }
 
     private func drainStderr(fd: Int32) {
@@ -134,18 +160,5 @@ public final class ChildProcess: Sendable {
         let pointers = strings.map { strdup($0) } + [nil]
         defer { pointers.forEach { free($0) } }
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
-}
-
-/// The last `limit` bytes appended.
-struct TailBuffer: Sendable {
-    let limit: Int
-    private(set) var bytes: [UInt8] = []
-
-    init(limit: Int) { self.limit = limit }
-
-    mutating func append(_ more: ArraySlice<UInt8>) {
-        bytes.append(contentsOf: more)
-        if bytes.count > limit { bytes.removeFirst(bytes.count - limit) }
     }
 }

@@ -33,9 +33,10 @@ public final class ProcessServeTransport: ServeTransport {
         try await process.input.write(bytes)
     }
 
+    /// End-of-file first, as Nix closes its serve connections; a peer that does not exit
+    /// within two seconds (stopped, or an ssh whose remote is gone) is terminated.
     public func close() async {
-        process.closeInput()
-        await process.wait()
+        await process.terminate(grace: .seconds(2))
     }
 
     /// The child's process id, for tests that stop or kill the peer.

@@ -145,7 +145,8 @@ public final class ServeClient: @unchecked Sendable {
         }
     }
 
-    /// Closes the connection; the peer drops its temporary GC roots.
+    /// Closes the connection; the peer drops its temporary GC roots. Transports close
+    /// once, however often this is called.
     public func close() async {
         broken = broken ?? "the connection is closed"
         await transport.close()

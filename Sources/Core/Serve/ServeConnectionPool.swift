@@ -73,7 +73,10 @@ public actor ServeConnectionPool {
         closed = true
         let clients = idle
         idle.removeAll()
-        for client in clients { await client.close() }
+        // Together: a stalled peer takes its close timeout, and the others should not wait in line.
+        await withTaskGroup(of: Void.self) { group in
+            for client in clients { group.addTask { await client.close() } }
+        }
         for waiter in waiters { waiter.resume() }
         waiters.removeAll()
     }

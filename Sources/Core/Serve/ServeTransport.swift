@@ -7,6 +7,8 @@ public protocol ServeTransport: AsyncByteSource, AsyncByteSink {
     var peer: String { get }
     /// The tail of what the peer wrote to its stderr so far.
     var peerDiagnostics: String { get }
-    /// Ends the session: closes the stream and waits for the peer to go.
+    /// Ends the session: closes the stream and waits for the peer to go. Calling it
+    /// again does nothing (a failed command closes it to read the peer's last words,
+    /// and the pool closes what it discards).
     func close() async
 }

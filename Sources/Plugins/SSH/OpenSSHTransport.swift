@@ -1,0 +1,28 @@
+import FerryCore
+import Foundation
+
+/// The serve protocol through the system's `ssh` binary: for `~/.ssh/config`, ProxyJump,
+/// RSA keys, and anything else OpenSSH does that libssh2 does not. The same settings
+/// apply: host keys are checked strictly against `known-hosts` (or the pinned key).
+enum OpenSSHTransport {
+    static func open(_ endpoint: SSHEndpoint) throws -> ProcessServeTransport {
+        var knownHosts = endpoint.knownHostsFile
+        if let pinned = endpoint.pinnedHostKey {
+            // ssh takes a pinned key only through a known_hosts file of its own.
+            knownHosts = NSTemporaryDirectory() + "ferry-known-hosts-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try Data((pinned.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n").utf8)
+                .write(to: URL(fileURLWithPath: knownHosts))
+        }
+        var command = ["ssh", "-x", "-a", "-T", "-p", String(endpoint.port),
+                       "-o", "BatchMode=yes",
+                       "-o", "UserKnownHostsFile=\(knownHosts)",
+                       "-o", "StrictHostKeyChecking=\(endpoint.acceptNewHostKey && endpoint.pinnedHostKey == nil ? "accept-new" : "yes")",
+                       "-o", "ConnectTimeout=\(max(1, endpoint.connectTimeout.components.seconds))"]
+        if let keepalive = endpoint.keepalive {
+            command += ["-o", "ServerAliveInterval=\(max(1, keepalive.components.seconds))"]
+        }
+        if let identity = endpoint.identityFile { command += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
+        command += ["-l", endpoint.user, endpoint.host, endpoint.serveCommand]
+        return try ProcessServeTransport(command: command, peer: endpoint.description, ioTimeout: endpoint.ioTimeout)
+    }
+}

@@ -1,0 +1,129 @@
+import CSSH2
+import FerryCore
+import Synchronization
+
+/// The serve protocol over an SSH `exec` channel running the remote `nix-store --serve`.
+///
+/// stdout and stderr are both drained on every wait, so neither can fill the channel's
+/// window; stderr's tail is kept for errors. A read or write that moves no byte for
+/// `io-timeout` fails with an error naming the host.
+final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
+    let peer: String
+    private let session: SSHSession
+    /// Touched only on the session's queue.
+    private let channel: OpaquePointer
+    private let stderrTail = Mutex(TailBuffer(limit: 16 * 1024))
+    private let closed = Atomic<Bool>(false)
+
+    private init(session: SSHSession, channel: OpaquePointer) {
+        self.session = session
+        self.channel = channel
+        peer = session.endpoint.description
+    }
+
+    /// Opens a session to the endpoint and starts the serve command on it.
+    static func open(_ endpoint: SSHEndpoint) async throws -> SSHChannelTransport {
+        let session = try await SSHSession.open(endpoint)
+        do {
+            let channel = try await session.perform { session in
+                let deadline = Deadline.after(endpoint.connectTimeout, setting: "connect-timeout")
+                let channel = try session.retryPointer("open a channel", deadline: deadline) {
+                    ferry_ssh2_channel_open_session(session.handle, endpoint.window)
+                }
+                do {
+                    try session.retry("run \(endpoint.serveCommand)", deadline: deadline) {
+                        ferry_ssh2_channel_exec(channel, endpoint.serveCommand)
+                    }
+                } catch {
+                    libssh2_channel_free(channel)
+                    throw error
+                }
+                return UnsafeSendable(channel)
+            }
+            return SSHChannelTransport(session: session, channel: channel.value)
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    var peerDiagnostics: String { stderrTail.withLock { $0.text } }
+
+    func read(maxLength: Int) async throws -> [UInt8] {
+        try await session.perform { [self] session in
+            let deadline = Deadline.after(session.endpoint.ioTimeout, setting: "io-timeout")
+            var buffer = [UInt8](repeating: 0, count: maxLength)
+            while true {
+                let n = buffer.withUnsafeMutableBytes {
+                    ferry_ssh2_channel_read(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+                }
+                drainStderr()
+                if n > 0 { return Array(buffer[0..<n]) }
+                if n == 0 && libssh2_channel_eof(channel) != 0 { return [] }
+                if n < 0 && n != Int(FERRY_LIBSSH2_ERROR_EAGAIN) { throw session.lastError("read from the remote nix-store", code: n) }
+                try session.waitForSocket(until: deadline, doing: "reading from the remote nix-store")
+            }
+        }
+    }
+
+    func write(_ bytes: ArraySlice<UInt8>) async throws {
+        try await session.perform { [self] session in
+            var deadline = Deadline.after(session.endpoint.ioTimeout, setting: "io-timeout")
+            var offset = bytes.startIndex
+            while offset < bytes.endIndex {
+                let n = bytes[offset...].withUnsafeBytes {
+                    ferry_ssh2_channel_write(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+                }
+                drainStderr()
+                if n > 0 {
+                    offset += n
+                    deadline = Deadline.after(session.endpoint.ioTimeout, setting: "io-timeout")
+                    continue
+                }
+                if n < 0 && n != Int(FERRY_LIBSSH2_ERROR_EAGAIN) { throw session.lastError("write to the remote nix-store", code: n) }
+                try session.waitForSocket(until: deadline, doing: "writing to the remote nix-store")
+            }
+        }
+    }
+
+    /// Sends EOF (the remote nix-store then exits), collects its last words on stderr,
+    /// and closes the channel and the session. Only the first call does anything.
+    func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = try? await session.perform { [self] session in
+            // A peer that is gone or stalled gets one second to say its last words.
+            let deadline = Deadline.after(.seconds(1), setting: "close")
+            try? session.retry("send EOF", deadline: deadline) { ferry_ssh2_channel_send_eof(channel) }
+            while libssh2_channel_eof(channel) == 0 && ContinuousClock.now < deadline.instant {
+                var scratch = [UInt8](repeating: 0, count: 16 * 1024)
+                _ = scratch.withUnsafeMutableBytes {
+                    ferry_ssh2_channel_read(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+                }
+                drainStderr()
+                try? session.waitForSocket(until: deadline, doing: "close")
+            }
+            drainStderr()
+            try? session.retry("close the channel", deadline: deadline) { ferry_ssh2_channel_close(channel) }
+            libssh2_channel_free(channel)
+        }
+        await session.close()
+    }
+
+    /// Reads whatever stderr holds now into the tail. Runs on the session's queue.
+    private func drainStderr() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes {
+                ferry_ssh2_channel_read_stderr(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
+            }
+            guard n > 0 else { return }
+            stderrTail.withLock { $0.append(buffer[0..<n]) }
+        }
+    }
+}
+
+/// A libssh2 handle handed from the session's queue back to the task that owns it.
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

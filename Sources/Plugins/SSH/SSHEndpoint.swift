@@ -1,0 +1,72 @@
+import FerryCore
+
+/// Where and how to reach one SSH host: the settings of an `ssh://` source or backend.
+struct SSHEndpoint: Sendable {
+    var host: String
+    var user: String
+    var port: Int
+    /// `ssh-key`: a private key file; nil tries the agent, then `~/.ssh/id_ed25519` and `id_ecdsa`.
+    var identityFile: String?
+    var knownHostsFile: String
+    /// Nix's `base64-ssh-public-host-key`: the one key the host must present.
+    var pinnedHostKey: HostKey?
+    /// Record an unknown host's key instead of refusing it (a changed key is still refused).
+    var acceptNewHostKey: Bool
+    var connectTimeout: Duration
+    var ioTimeout: Duration
+    var keepalive: Duration?
+    var remoteProgram: String
+    var remoteStore: String?
+    /// Channel window: how much the server may send before Ferry acknowledges it.
+    var window: UInt32 = 8 << 20
+
+    /// `ssh://user@host:port`, for messages.
+    var description: String { "ssh://\(user)@\(host)" + (port == 22 ? "" : ":\(port)") }
+
+    /// The remote command, as Nix's legacy SSH store runs it.
+    var serveCommand: String {
+        var words = [remoteProgram, "--serve", "--write"]
+        if let remoteStore { words += ["--store", remoteStore] }
+        return words.map(shellQuoted).joined(separator: " ")
+    }
+}
+
+/// `word` as one word for a POSIX shell.
+func shellQuoted(_ word: String) -> String {
+    let safe = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:@%+,".contains($0) }
+    return safe && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// An SSH connection that failed, named by its endpoint.
+struct SSHError: Error, CustomStringConvertible {
+    let endpoint: String
+    let message: String
+    let code: Int?
+
+    init(_ endpoint: SSHEndpoint, _ message: String, code: Int? = nil) {
+        self.endpoint = endpoint.description
+        self.message = message
+        self.code = code
+    }
+
+    var description: String { "\(endpoint): \(message)" }
+}
+
+/// A wait on an SSH connection that passed its limit.
+struct SSHTimeout: Error, CustomStringConvertible {
+    let endpoint: String
+    let operation: String
+    let limit: String
+
+    var description: String { "\(endpoint): \(operation): timed out, no data for \(limit)" }
+}
+
+/// When a wait must end, and which setting says so (for the message).
+struct Deadline: Sendable {
+    let instant: ContinuousClock.Instant
+    let setting: String
+
+    static func after(_ duration: Duration, setting: String) -> Deadline {
+        Deadline(instant: .now + duration, setting: "\(duration) (\(setting))")
+    }
+}

@@ -1,0 +1,211 @@
+import CSSH2
+import Dispatch
+import FerryCore
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One SSH connection through libssh2: a TCP socket, a non-blocking session, and the
+/// serial queue every libssh2 call for it runs on (libssh2 sessions are not thread-safe).
+///
+/// Waits are `poll` calls on that queue's thread, in short slices, never on Swift's
+/// cooperative threads; each slice also sends keepalives and checks deadlines.
+final class SSHSession: @unchecked Sendable {
+    let endpoint: SSHEndpoint
+    private let queue: DispatchQueue
+    private let socket: Int32
+    /// Owned by this object; freed in `close`. Touched only on `queue`.
+    private let session: OpaquePointer
+    private let closed = Atomic<Bool>(false)
+
+    private static let initialized: Int32 = libssh2_init(0)
+
+    /// Connects, checks the host key, and authenticates, all within `connectTimeout`.
+    static func open(_ endpoint: SSHEndpoint) async throws -> SSHSession {
+        guard initialized == 0 else { throw SSHError(endpoint, "libssh2 could not be initialised") }
+        let queue = DispatchQueue(label: "ferry.ssh.\(endpoint.host)")
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try SSHSession(endpoint, queue: queue) })
+            }
+        }
+    }
+
+    /// Runs on `queue`: the blocking part of `open`.
+    private init(_ endpoint: SSHEndpoint, queue: DispatchQueue) throws {
+        self.endpoint = endpoint
+        self.queue = queue
+        let deadline = Deadline.after(endpoint.connectTimeout, setting: "connect-timeout")
+        socket = try SSHSession.connectSocket(endpoint, deadline: deadline)
+        guard let session = ferry_ssh2_session_init() else {
+            Glibc.close(socket)
+            throw SSHError(endpoint, "libssh2 could not create a session")
+        }
+        self.session = session
+        do {
+            libssh2_session_set_blocking(session, 0)
+            let hostKeys = try HostKeyCheck(endpoint)
+            if let preference = hostKeys.methodPreference {
+                // libssh2 prefers ECDSA; without this it would miss an ed25519 entry.
+                _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, preference)
+            }
+            try retry("SSH handshake", deadline: deadline) { libssh2_session_handshake(session, socket) }
+            try hostKeys.verify(presentedKey())
+            try SSHAuthentication(endpoint).authenticate(self, deadline: deadline)
+            if let interval = endpoint.keepalive {
+                libssh2_keepalive_config(session, 0, UInt32(max(1, interval.components.seconds)))
+            }
+        } catch {
+            teardown()
+            throw error
+        }
+    }
+
+    /// The host key the server presented in the handshake.
+    private func presentedKey() throws -> HostKey {
+        var length = 0
+        var type: Int32 = 0
+        guard let raw = libssh2_session_hostkey(session, &length, &type), length > 0 else {
+            throw SSHError(endpoint, "the server presented no host key")
+        }
+        let blob = raw.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+        return HostKey(type: SSHSession.keyTypeName(blob: blob), blob: blob)
+    }
+
+    /// The type name at the start of a key blob (`string type` in SSH wire format).
+    static func keyTypeName(blob: [UInt8]) -> String {
+        guard blob.count >= 4 else { return "unknown" }
+        let length = Int(blob[0]) << 24 | Int(blob[1]) << 16 | Int(blob[2]) << 8 | Int(blob[3])
+        guard blob.count >= 4 + length else { return "unknown" }
+        return String(decoding: blob[4..<(4 + length)], as: UTF8.self)
+    }
+
+    // MARK: running libssh2 calls
+
+    /// Runs `body` on the session's queue.
+    func perform<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(self) }) }
+        }
+    }
+
+    /// The raw session, for calls made on the queue.
+    var handle: OpaquePointer { session }
+
+    /// Repeats a libssh2 call while it says EAGAIN, waiting on the socket in between,
+    /// until `deadline`. Returns the call's non-negative result.
+    @discardableResult
+    func retry(_ what: String, deadline: Deadline?, _ call: () -> Int) throws -> Int {
+        while true {
+            let result = call()
+            if result >= 0 { return result }
+            guard result == Int(FERRY_LIBSSH2_ERROR_EAGAIN) else { throw lastError(what, code: result) }
+            try waitForSocket(until: deadline, doing: what)
+        }
+    }
+
+    func retry(_ what: String, deadline: Deadline?, _ call: () -> Int32) throws {
+        try retry(what, deadline: deadline) { Int(call()) }
+    }
+
+    /// Repeats a libssh2 call that returns a pointer while it fails with EAGAIN.
+    func retryPointer(_ what: String, deadline: Deadline?, _ call: () -> OpaquePointer?) throws -> OpaquePointer {
+        while true {
+            if let pointer = call() { return pointer }
+            let code = libssh2_session_last_errno(session)
+            guard code == FERRY_LIBSSH2_ERROR_EAGAIN else { throw lastError(what, code: Int(code)) }
+            try waitForSocket(until: deadline, doing: what)
+        }
+    }
+
+    /// Waits up to 200 ms for the socket to be ready the way libssh2 needs it, sending a
+    /// keepalive when one is due; throws when closed or past `deadline`.
+    func waitForSocket(until deadline: Deadline?, doing what: String) throws {
+        if closed.load(ordering: .acquiring) { throw SSHError(endpoint, "\(what): the connection was closed") }
+        if let deadline, ContinuousClock.now >= deadline.instant {
+            throw SSHTimeout(endpoint: endpoint.description, operation: what, limit: deadline.setting)
+        }
+        var nextKeepalive: Int32 = 0
+        if endpoint.keepalive != nil { _ = libssh2_keepalive_send(session, &nextKeepalive) }
+        let directions = libssh2_session_block_directions(session)
+        var events: Int16 = 0
+        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+        if events == 0 { events = Int16(POLLIN) }
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        _ = poll(&descriptor, 1, 200)
+    }
+
+    func lastError(_ what: String, code: Int) -> SSHError {
+        var message: UnsafeMutablePointer<CChar>?
+        var length: Int32 = 0
+        _ = libssh2_session_last_error(session, &message, &length, 0)
+        let text = message.map { String(cString: $0) } ?? "libssh2 error \(code)"
+        return SSHError(endpoint, "\(what) failed: \(text)", code: code)
+    }
+
+    // MARK: closing
+
+    /// Disconnects and frees the session; channels must be closed first.
+    func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = try? await perform { session in session.teardown() }
+    }
+
+    private func teardown() {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ferry_ssh2_session_disconnect(session, "ferry is done") == FERRY_LIBSSH2_ERROR_EAGAIN
+                && ContinuousClock.now < deadline {
+            var descriptor = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&descriptor, 1, 100)
+        }
+        libssh2_session_free(session)
+        Glibc.close(socket)
+    }
+
+    // MARK: TCP
+
+    /// A TCP connection to the endpoint, made within the deadline (non-blocking connect).
+    private static func connectSocket(_ endpoint: SSHEndpoint, deadline: Deadline) throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
+        guard status == 0, let first = list else {
+            throw SSHError(endpoint, "cannot resolve \(endpoint.host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = "no address"
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let address = entry {
+            entry = address.pointee.ai_next
+            let fd = Glibc.socket(address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                                  address.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 || currentErrno() == EINPROGRESS {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let remaining = max(0, (deadline.instant - ContinuousClock.now).milliseconds)
+                if poll(&descriptor, 1, Int32(min(remaining, Int64(Int32.max)))) == 1 {
+                    var error: Int32 = 0
+                    var size = socklen_t(MemoryLayout<Int32>.size)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size)
+                    if error == 0 {
+                        var one: Int32 = 1
+                        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                        return fd
+                    }
+                    lastError = String(cString: strerror(error))
+                } else {
+                    lastError = "no answer within \(endpoint.connectTimeout) (connect-timeout)"
+                }
+            } else {
+                lastError = String(cString: strerror(currentErrno()))
+            }
+            Glibc.close(fd)
+        }
+        throw SSHError(endpoint, "cannot connect to port \(endpoint.port): \(lastError)")
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+import FerryCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Both transports, the same tests: libssh2, and the system's OpenSSH client.
+@Suite("SSH against a real sshd and nix-store --serve", Peers.nix, Peers.requiring("/usr/sbin/sshd"), .sshServer)
+struct SSHAgainstNixTests {
+    static let transports = ["libssh2", "openssh"]
+
+    private var server: SSHServer { WithSSHServer.current! }
+
+    @discardableResult
+    private func ferry(_ arguments: [String], check: Bool = true) throws -> CommandOutput {
+        try run([ferryBinary] + arguments, check: check)
+    }
+
+    @Test("ssh → signed file cache that nix store verify accepts in full", arguments: transports)
+    func pullIntoCache(transport: String) throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ferry(["keys", "generate", "--name", "ferry-ssh-1", "--secret-file", dir.path + "/k.sec", "--public-file", dir.path + "/k.pub"])
+        let output = try ferry(["copy-closure", "--from", server.url("transport=\(transport)"),
+                                "--to", "file://\(dir.path)/cache?secret-key=\(dir.path)/k.sec", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "-r", top.path,
+                 "--trusted-public-keys", try String(contentsOfFile: dir.path + "/k.pub", encoding: .utf8)])
+    }
+
+    @Test("local → ssh remote-store, and ssh → ssh between two roots", arguments: transports)
+    func pushIntoStore(transport: String) throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let first = dir.path + "/first", second = dir.path + "/second"
+        try ferry(["copy-closure", "--to", server.url("transport=\(transport)&remote-store=\(first)"), top.path])
+        #expect(Set(try run(["nix", "path-info", "--store", first, "-r", top.path]).lines) == Set(all.map(\.path)))
+        try run(["nix", "store", "verify", "--no-trust", "--store", first, "-r", top.path])
+        try ferry(["copy-closure", "--from", server.url("transport=\(transport)&remote-store=\(first)"),
+                   "--to", server.url("transport=\(transport)&remote-store=\(second)"), top.path])
+        try run(["nix", "store", "verify", "--no-trust", "--store", second, "-r", top.path])
+        #expect(try NixStore.pathInfo(top, store: second)["ultimate"] == nil)
+    }
+
+    @Test("an unknown host key is refused, with its fingerprint", arguments: transports)
+    func unknownHost(transport: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try "".write(toFile: dir.path + "/known", atomically: true, encoding: .utf8)
+        let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/known&transport=\(transport)"
+        let result = try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(transport == "libssh2" ? "is not in \(dir.path)/known" : "Host key verification failed"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/cache/nar"))
+    }
+
+    @Test("a changed host key is refused loudly", arguments: transports)
+    func changedHost(transport: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.path + "/impostor"])
+        let impostor = try String(contentsOfFile: dir.path + "/impostor.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        try "[127.0.0.1]:\(server.port) \(impostor)\n".write(toFile: dir.path + "/known", atomically: true, encoding: .utf8)
+        let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/known&transport=\(transport)"
+        let result = try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(transport == "libssh2" ? "THE HOST KEY HAS CHANGED" : "HOST IDENTIFICATION HAS CHANGED"), "\(result.stderr)")
+    }
+
+    @Test("a key the server does not accept is an authentication error naming it", arguments: transports)
+    func wrongUserKey(transport: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.path + "/stranger"])
+        let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(dir.path)/stranger&known-hosts=\(server.knownHosts)&transport=\(transport)"
+        let result = try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
+        #expect(result.status == 1)
+        if transport == "libssh2" {
+            #expect(result.stderr.contains("authentication as root with the key \(dir.path)/stranger"), "\(result.stderr)")
+        } else {
+            #expect(result.stderr.contains("Permission denied (publickey)"), "\(result.stderr)")
+        }
+    }
+
+    @Test("the host key pinned as Nix's base64-ssh-public-host-key is enough", arguments: transports)
+    func pinnedHostKey(transport: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let pin = Data(server.hostPublicKey.utf8).base64EncodedString()
+        let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/none&base64-ssh-public-host-key=\(pin)&transport=\(transport)"
+        try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path])
+    }
+}
+
+/// Faults injected from outside into the remote nix-store. A suite of its own, with its own
+/// sshd and one test at a time, so the processes it stops or kills are only its own.
+@Suite("SSH peers that stall or die", .serialized, Peers.nix, Peers.requiring("/usr/sbin/sshd"), .sshServer)
+struct SSHFaultTests {
+    private var server: SSHServer { WithSSHServer.current! }
+
+    /// Starts a copy of the big path from ssh, waits until its NAR is streaming, does
+    /// `fault` to the remote side (the session's sshd and nix-store: sshd buffers what
+    /// nix-store wrote, so only both together stop the stream), and returns the outcome
+    /// and the time it took.
+    private func copyWithFault(transport: String, cache: String, ioTimeout: Int,
+                               fault: ([Int32]) -> Void) async throws -> (CommandOutput, Duration) {
+        let big = try NixStore.bigPath.get()
+        let started = ContinuousClock.now
+        let copy = Task.detached { [server] in
+            try run([ferryBinary, "copy-closure", "--jobs", "1", "--memory-limit", "64MiB",
+                     "--from", server.url("transport=\(transport)&io-timeout=\(ioTimeout)"),
+                     "--to", "file://\(cache)?compression=none", big.path], check: false)
+        }
+        // Mid-NAR: a temporary NAR file has appeared in the cache and is growing.
+        var processes: [Int32] = []
+        for _ in 0..<500 {
+            let nar = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/nar")) ?? []
+            if let temporary = nar.first(where: { $0.contains(".ferry-") }),
+               let size = (try? FileManager.default.attributesOfItem(atPath: "\(cache)/nar/\(temporary)")[.size] as? NSNumber)?.intValue,
+               size > 0 {
+                processes = server.sessionProcesses()
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(!processes.isEmpty, "the copy never got going")
+        fault(processes)
+        let result = try await copy.value
+        for pid in processes { kill(pid, SIGKILL); kill(pid, SIGCONT) }
+        return (result, ContinuousClock.now - started)
+    }
+
+    @Test("a remote side stopped mid-copy fails within io-timeout, naming host and path",
+          arguments: SSHAgainstNixTests.transports)
+    func stalledPeer(transport: String) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (result, elapsed) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 3) { pids in
+            for pid in pids { kill(pid, SIGSTOP) }
+        }
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("127.0.0.1:\(server.port)"), "\(result.stderr)")
+        #expect(result.stderr.contains(try NixStore.bigPath.get().path), "\(result.stderr)")
+        #expect(result.stderr.contains("io-timeout"), "\(result.stderr)")
+        #expect(elapsed < .seconds(3 + 10), "took \(elapsed)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache").filter { $0.hasSuffix(".narinfo") }.isEmpty)
+    }
+
+    @Test("a remote side killed mid-NAR fails the path and publishes nothing for it",
+          arguments: SSHAgainstNixTests.transports)
+    func killedPeer(transport: String) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (result, _) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 30) { pids in
+            for pid in pids { kill(pid, SIGKILL) }
+        }
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(try NixStore.bigPath.get().path), "\(result.stderr)")
+        let big = try NixStore.bigPath.get()
+        #expect(!FileManager.default.fileExists(atPath: "\(dir.path)/cache/\(big.hashPart).narinfo"))
+    }
+}

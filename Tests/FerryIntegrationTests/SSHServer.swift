@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real OpenSSH server on 127.0.0.1, on a free port, with fresh ed25519 host and client
+/// keys and a known_hosts file of its own. Its sessions run Nix without a daemon.
+final class SSHServer: Sendable {
+    let dir: String
+    let port: Int
+    let clientKey: String
+    let knownHosts: String
+    let hostPublicKey: String
+    private let pid: Int32
+
+    static func start() throws -> SSHServer {
+        let dir = try TemporaryDirectory().path
+        let port = try freePort()
+        try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/host"])
+        try run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", dir + "/host_ecdsa"])
+        try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/client"])
+        try FileManager.default.copyItem(atPath: dir + "/client.pub", toPath: dir + "/authorized_keys")
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        try """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(dir)/host
+            HostKey \(dir)/host_ecdsa
+            AuthorizedKeysFile \(dir)/authorized_keys
+            PermitRootLogin prohibit-password
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            StrictModes no
+            UsePAM no
+            MaxStartups 200
+            MaxSessions 200
+            PidFile \(dir)/sshd.pid
+            SetEnv NIX_REMOTE=local PATH=/usr/local/bin:/usr/bin:/bin
+            """.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
+        try run(["/usr/sbin/sshd", "-f", dir + "/sshd_config", "-E", dir + "/sshd.log"])
+        let hostKey = try String(contentsOfFile: dir + "/host.pub", encoding: .utf8)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        try "[127.0.0.1]:\(port) \(hostKey)\n".write(toFile: dir + "/known_hosts", atomically: true, encoding: .utf8)
+        var pid: Int32 = 0
+        for _ in 0..<100 where pid == 0 {
+            pid = Int32((try? String(contentsOfFile: dir + "/sshd.pid", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            if pid == 0 { usleep(20_000) }
+        }
+        guard pid > 0 else { throw CommandFailed(command: ["sshd"], output: .init(status: 1, stdout: Data(), stderr: "sshd did not start")) }
+        return SSHServer(dir: dir, port: port, pid: pid, hostPublicKey: hostKey)
+    }
+
+    private init(dir: String, port: Int, pid: Int32, hostPublicKey: String) {
+        self.dir = dir
+        self.port = port
+        self.pid = pid
+        self.hostPublicKey = hostPublicKey
+        clientKey = dir + "/client"
+        knownHosts = dir + "/known_hosts"
+    }
+
+    /// `ssh://root@127.0.0.1:PORT?ssh-key=…&known-hosts=…` plus `extra` parameters.
+    func url(_ extra: String = "") -> String {
+        "ssh://root@127.0.0.1:\(port)?ssh-key=\(clientKey)&known-hosts=\(knownHosts)" + (extra.isEmpty ? "" : "&" + extra)
+    }
+
+    /// Every process serving this server's sessions (the per-connection sshd and the
+    /// `nix-store` under it), found through the process tree under the listening sshd,
+    /// never by name across the machine.
+    func sessionProcesses() -> [Int32] {
+        var children: [Int32: [Int32]] = [:], names: [Int32: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            names[p] = String(stat[stat.index(after: open)..<close])
+            let rest = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            if rest.count > 1, let parent = Int32(rest[1]) { children[parent, default: []].append(p) }
+        }
+        var found: [Int32] = [], todo = [pid]
+        while let next = todo.popLast() {
+            for child in children[next] ?? [] where names[child] == "nix-store" || names[child] == "sshd" {
+                found.append(child)
+                todo.append(child)
+            }
+        }
+        return found
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw CocoaError(.fileWriteUnknown) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs a suite with one SSH server, started before its first test and stopped after its last.
+struct WithSSHServer: SuiteTrait, TestScoping {
+    @TaskLocal static var current: SSHServer?
+
+    @concurrent
+    func provideScope(for test: Test, testCase: Test.Case?,
+                      performing function: @concurrent @Sendable () async throws -> Void) async throws {
+        let server = try SSHServer.start()
+        defer { server.stop() }
+        try await WithSSHServer.$current.withValue(server) { try await function() }
+    }
+}
+
+extension Trait where Self == WithSSHServer {
+    /// A real sshd for the suite; see `SSHServer`.
+    static var sshServer: WithSSHServer { WithSSHServer() }
+}
