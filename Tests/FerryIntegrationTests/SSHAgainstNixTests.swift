@@ -93,6 +93,64 @@ struct SSHAgainstNixTests {
         let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/none&base64-ssh-public-host-key=\(pin)&transport=\(transport)"
         try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path])
     }
+
+    @Test("with no ssh-key, the keys in ssh-agent log in") func agent() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let socket = dir.path + "/agent.sock"
+        // In the foreground (-D), as a child of this test, ended by it; started with Ferry's
+        // own ChildProcess, since Foundation's Process never sees ssh-agent exit.
+        let agent = try ChildProcess(arguments: ["ssh-agent", "-D", "-a", socket])
+        defer { agent.kill() }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { usleep(10_000) }
+        try run(["ssh-add", server.clientKey], environment: ["SSH_AUTH_SOCK": socket])
+        let url = "ssh://root@127.0.0.1:\(server.port)?known-hosts=\(server.knownHosts)"
+        let result = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/cache",
+                              try NixStore.closure.get().top.path],
+                             environment: nixEnvironment.merging(["SSH_AUTH_SOCK": socket, "HOME": dir.path]) { $1 })
+        #expect(result.stderr.contains("copied"), "\(result.stderr)")
+        agent.kill()
+        await agent.wait()
+    }
+
+    @Test("a server that never answers the handshake fails within connect-timeout") func silentServer() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(listener, $0, length)
+                _ = listen(listener, 8)
+                _ = getsockname(listener, $0, &length)
+            }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let started = ContinuousClock.now
+        let result = try ferry(["copy-closure", "--from", "ssh://root@127.0.0.1:\(port)?connect-timeout=2&known-hosts=\(server.knownHosts)",
+                                "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("connect-timeout"), "\(result.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(2 + 8))
+    }
+}
+
+
+/// Every entry of a directory (hidden ones included) with its size; empty if it is not there.
+private func directorySizes(_ path: String) -> [String: Int] {
+    guard let dir = opendir(path) else { return [:] }
+    defer { closedir(dir) }
+    var sizes: [String: Int] = [:]
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        var info = stat()
+        if name != ".", name != "..", stat(path + "/" + name, &info) == 0 { sizes[name] = Int(info.st_size) }
+    }
+    return sizes
 }
 
 /// Faults injected from outside into the remote nix-store. A suite of its own, with its own
@@ -108,25 +166,46 @@ struct SSHFaultTests {
     private func copyWithFault(transport: String, cache: String, ioTimeout: Int,
                                fault: ([Int32]) -> Void) async throws -> (CommandOutput, Duration) {
         let big = try NixStore.bigPath.get()
+        // The destination takes 1 MiB every 50 ms, so the NAR is mid-stream for seconds.
+        let config = cache + ".toml"
+        try """
+            jobs = 1
+            [source]
+            plugin = "ssh"
+            host = "127.0.0.1"
+            port = \(server.port)
+            user = "root"
+            ssh-key = "\(server.clientKey)"
+            known-hosts = "\(server.knownHosts)"
+            transport = "\(transport)"
+            io-timeout = \(ioTimeout)
+            [limiter]
+            memory = "64MiB"
+            [codec]
+            plugin = "exec"
+            compression = "none"
+            memory = "1MiB"
+            command = ["python3", "-c", "import sys, time\\nwhile b := sys.stdin.buffer.read(1 << 20):\\n    sys.stdout.buffer.write(b); sys.stdout.flush(); time.sleep(0.05)"]
+            [backend]
+            plugin = "file"
+            path = "\(cache)"
+            """.write(toFile: config, atomically: true, encoding: .utf8)
         let started = ContinuousClock.now
-        let copy = Task.detached { [server] in
-            try run([ferryBinary, "copy-closure", "--jobs", "1", "--memory-limit", "64MiB",
-                     "--from", server.url("transport=\(transport)&io-timeout=\(ioTimeout)"),
-                     "--to", "file://\(cache)?compression=none", big.path], check: false)
+        let copy = Task.detached {
+            try run([ferryBinary, "run", config, big.path], check: false)
         }
-        // Mid-NAR: a temporary NAR file has appeared in the cache and is growing.
+        // Mid-NAR: a temporary NAR file has appeared in the cache and holds a few MiB.
         var processes: [Int32] = []
-        for _ in 0..<500 {
-            let nar = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/nar")) ?? []
-            if let temporary = nar.first(where: { $0.contains(".ferry-") }),
-               let size = (try? FileManager.default.attributesOfItem(atPath: "\(cache)/nar/\(temporary)")[.size] as? NSNumber)?.intValue,
-               size > 0 {
+        var seen: [String: Int] = [:]
+        for _ in 0..<1000 {
+            seen = directorySizes(cache + "/nar")
+            if seen.contains(where: { $0.key.contains(".ferry-") && $0.value > 4 << 20 }) {
                 processes = server.sessionProcesses()
                 break
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(!processes.isEmpty, "the copy never got going")
+        #expect(!processes.isEmpty, "the copy never got going: nar/ held \(seen), sessions \(server.sessionProcesses())")
         fault(processes)
         let result = try await copy.value
         for pid in processes { kill(pid, SIGKILL); kill(pid, SIGCONT) }

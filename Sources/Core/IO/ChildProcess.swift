@@ -40,13 +40,26 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2)
 
+        // The child starts with no signal blocked and SIGPIPE at its default, whatever this
+        // thread blocks or this process ignores: otherwise it could not be told to stop.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), defaults = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         var env = ChildProcess.currentEnvironment()
         for (key, value) in environment { env[key] = value }
         let envStrings = env.map { "\($0.key)=\($0.value)" }
         var spawned: pid_t = 0
         let status = ChildProcess.withCStrings(arguments) { argv in
             ChildProcess.withCStrings(envStrings) { envp in
-                posix_spawnp(&spawned, arguments[0], &actions, nil, argv, envp)
+                posix_spawnp(&spawned, arguments[0], &actions, &attributes, argv, envp)
             }
         }
         for fd in [stdinPipe.read, stdoutPipe.write, stderrPipe.write] { _ = Glibc.close(fd) }
