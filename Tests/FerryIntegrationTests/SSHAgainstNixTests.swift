@@ -94,6 +94,34 @@ struct SSHAgainstNixTests {
         try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path])
     }
 
+    @Test("an RSA key fails under libssh2 with the reason and the way out; OpenSSH logs in with it") func rsaKey() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", dir.path + "/rsa"])
+        let authorized = try String(contentsOfFile: server.dir + "/authorized_keys", encoding: .utf8)
+        try (authorized + (try String(contentsOfFile: dir.path + "/rsa.pub", encoding: .utf8)))
+            .write(toFile: server.dir + "/authorized_keys", atomically: true, encoding: .utf8)
+        let top = try NixStore.closure.get().top.path
+        let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(dir.path)/rsa&known-hosts=\(server.knownHosts)"
+        let refused = try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/a", top], check: false)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("RSA key \(dir.path)/rsa"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("transport=openssh"), "\(refused.stderr)")
+        try ferry(["copy-closure", "--from", url + "&transport=openssh", "--to", "file://\(dir.path)/b", top])
+    }
+
+    @Test("accept-new-host-key records an unknown host, then trusts only that key") func acceptNew() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let top = try NixStore.closure.get().top.path
+        let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/known"
+        try ferry(["copy-closure", "--from", url + "&accept-new-host-key=true", "--to", "file://\(dir.path)/a", top])
+        let recorded = try String(contentsOfFile: dir.path + "/known", encoding: .utf8)
+        #expect(recorded.hasPrefix("[127.0.0.1]:\(server.port) "))
+        // Recorded, the key is now simply known: no flag needed.
+        try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/b", top])
+    }
+
     @Test("with no ssh-key, the keys in ssh-agent log in") func agent() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

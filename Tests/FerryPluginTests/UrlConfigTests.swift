@@ -53,7 +53,7 @@ struct UrlConfigTests {
     }
 
     @Test("URL errors name the URL", arguments: [
-        ("gopher://x", "file:///c", "--from gopher://x: no source plugin reads 'gopher' stores"),
+        ("gopher://x", "file:///c", "--from gopher://x: no source plugin handles 'gopher' stores"),
         ("local", "file://", "store URL 'file://': a file:// URL needs a folder"),
         ("local", "file:///c?compresion=zstd", nil),
         ("local?root=/r&frobnicate=1", "file:///c", nil),

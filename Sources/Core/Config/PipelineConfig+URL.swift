@@ -20,28 +20,25 @@ extension PipelineConfig.Raw {
 
     /// Replaces `[source]` with what a store URL (`--from`) says.
     public mutating func setSource(url text: String, registry: PluginRegistry) throws(ConfigError) {
-        let url = try StoreURL(parsing: text)
-        guard let plugin = registry.source(forScheme: url.scheme) else {
-            throw ConfigError("--from \(text)", "no source plugin reads '\(url.scheme)' stores (\(schemes(registry.sources.values.flatMap(\.schemes))))")
-        }
-        var values = try plugin.urlValues(url)
-        values["plugin"] = .string(plugin.name)
-        tables["source"] = .init(values: values, location: "--from \(text)", fromURL: true)
+        try setStage("source", flag: "--from", url: text, plugins: registry.sources)
     }
 
     /// Replaces `[backend]` with what a store URL (`--to`) says; its `compression…`
     /// parameters go to `[codec]` when the config is built.
     public mutating func setBackend(url text: String, registry: PluginRegistry) throws(ConfigError) {
+        try setStage("backend", flag: "--to", url: text, plugins: registry.backends)
+    }
+
+    /// The table the plugin that reads the URL's scheme makes of it.
+    private mutating func setStage<T>(_ table: String, flag: String, url text: String,
+                                      plugins: [String: Plugin<T>]) throws(ConfigError) {
         let url = try StoreURL(parsing: text)
-        guard let plugin = registry.backend(forScheme: url.scheme) else {
-            throw ConfigError("--to \(text)", "no backend plugin writes '\(url.scheme)' stores (\(schemes(registry.backends.values.flatMap(\.schemes))))")
+        guard let plugin = plugins.values.sorted(by: { $0.name < $1.name }).first(where: { $0.schemes.contains(url.scheme) }) else {
+            let known = Set(plugins.values.flatMap(\.schemes)).sorted().joined(separator: ", ")
+            throw ConfigError("\(flag) \(text)", "no \(table) plugin handles '\(url.scheme)' stores (known: \(known))")
         }
         var values = try plugin.urlValues(url)
         values["plugin"] = .string(plugin.name)
-        tables["backend"] = .init(values: values, location: "--to \(text)", fromURL: true)
-    }
-
-    private func schemes(_ list: [String]) -> String {
-        "known: " + Set(list).sorted().joined(separator: ", ")
+        tables[table] = .init(values: values, location: "\(flag) \(text)", fromURL: true)
     }
 }

@@ -10,14 +10,4 @@ public struct PluginRegistry: Sendable {
     public mutating func register(_ plugin: Plugin<any StoreSource>) { sources[plugin.name] = plugin }
     public mutating func register(_ plugin: Plugin<any Codec>) { codecs[plugin.name] = plugin }
     public mutating func register(_ plugin: Plugin<any StoreBackend>) { backends[plugin.name] = plugin }
-
-    /// The source plugin that handles `scheme`.
-    public func source(forScheme scheme: String) -> Plugin<any StoreSource>? {
-        sources.values.sorted { $0.name < $1.name }.first { $0.schemes.contains(scheme) }
-    }
-
-    /// The backend plugin that handles `scheme`.
-    public func backend(forScheme scheme: String) -> Plugin<any StoreBackend>? {
-        backends.values.sorted { $0.name < $1.name }.first { $0.schemes.contains(scheme) }
-    }
 }

@@ -54,12 +54,8 @@ extension XZCodec {
             PluginOption("threads", "integer", default: "0", "compression threads; 0 means one per core"),
         ]
     ) { settings, context in
-        let requested = try settings.int("level") ?? -1
-        let level = requested == -1 ? 6 : requested
-        guard (0...9).contains(level) else {
-            throw ConfigError(settings.location, key: "level", "xz levels go from 0 to 9, found \(level)")
-        }
-        let threads = try CodecThreads.resolve(settings, context: context) {
+        let level = try CodecSettings.level(settings, default: 6, range: 0...9)
+        let threads = try CodecSettings.threads(settings, context: context) {
             XZCodec(preset: UInt32(level), threads: $0).compressorMemory(narSize: .max)
         }
         return XZCodec(preset: UInt32(level), threads: threads)

@@ -49,12 +49,8 @@ extension ZstdCodec {
             PluginOption("threads", "integer", default: "0", "compression threads; 0 means one per core"),
         ]
     ) { settings, context in
-        let requested = try settings.int("level") ?? -1
-        let level = requested == -1 ? 3 : requested
-        guard (1...Int(ZSTD_maxCLevel())).contains(level) else {
-            throw ConfigError(settings.location, key: "level", "zstd levels go from 1 to \(ZSTD_maxCLevel()), found \(level)")
-        }
-        let threads = try CodecThreads.resolve(settings, context: context) {
+        let level = try CodecSettings.level(settings, default: 3, range: 1...Int(ZSTD_maxCLevel()))
+        let threads = try CodecSettings.threads(settings, context: context) {
             ZstdCodec(level: level, threads: $0).compressorMemory(narSize: .max)
         }
         return ZstdCodec(level: level, threads: threads)
