@@ -194,7 +194,21 @@ struct SSHFaultTests {
     private func copyWithFault(transport: String, cache: String, ioTimeout: Int,
                                fault: ([Int32]) -> Void) async throws -> (CommandOutput, Duration) {
         let big = try NixStore.bigPath.get()
-        // The destination takes 1 MiB every 50 ms, so the NAR is mid-stream for seconds.
+        // The remote nix-store's output passes through a throttle of 8 MB/s on the remote
+        // side, so the NAR is produced while it streams: no buffer on the way can already
+        // hold its end when the fault comes.
+        let slowStore = cache + "-slow-nix-store"
+        try """
+            #!/bin/sh
+            nix-store "$@" | python3 -c '
+            import os, sys, time
+            while True:
+                b = os.read(0, 1 << 16)
+                if not b: break
+                os.write(1, b); time.sleep(len(b) / 8e6)
+            '
+            """.write(toFile: slowStore, atomically: true, encoding: .utf8)
+        chmod(slowStore, 0o755)
         let config = cache + ".toml"
         try """
             jobs = 1
@@ -207,13 +221,11 @@ struct SSHFaultTests {
             known-hosts = "\(server.knownHosts)"
             transport = "\(transport)"
             io-timeout = \(ioTimeout)
+            remote-program = "\(slowStore)"
             [limiter]
             memory = "64MiB"
             [codec]
-            plugin = "exec"
-            compression = "none"
-            memory = "1MiB"
-            command = ["python3", "-c", "import sys, time\\nwhile b := sys.stdin.buffer.read(1 << 20):\\n    sys.stdout.buffer.write(b); sys.stdout.flush(); time.sleep(0.05)"]
+            plugin = "none"
             [backend]
             plugin = "file"
             path = "\(cache)"

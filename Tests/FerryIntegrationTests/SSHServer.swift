@@ -66,21 +66,20 @@ final class SSHServer: Sendable {
         "ssh://root@127.0.0.1:\(port)?ssh-key=\(clientKey)&known-hosts=\(knownHosts)" + (extra.isEmpty ? "" : "&" + extra)
     }
 
-    /// Every process serving this server's sessions (the per-connection sshd and the
-    /// `nix-store` under it), found through the process tree under the listening sshd,
-    /// never by name across the machine.
+    /// Every process serving this server's sessions (the per-connection sshd and all it
+    /// runs), found through the process tree under this test's own listening sshd, never by
+    /// name across the machine.
     func sessionProcesses() -> [Int32] {
-        var children: [Int32: [Int32]] = [:], names: [Int32: String] = [:]
+        var children: [Int32: [Int32]] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
-            names[p] = String(stat[stat.index(after: open)..<close])
+                  let close = stat.lastIndex(of: ")") else { continue }
             let rest = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
             if rest.count > 1, let parent = Int32(rest[1]) { children[parent, default: []].append(p) }
         }
         var found: [Int32] = [], todo = [pid]
         while let next = todo.popLast() {
-            for child in children[next] ?? [] where names[child] == "nix-store" || names[child] == "sshd" {
+            for child in children[next] ?? [] {
                 found.append(child)
                 todo.append(child)
             }

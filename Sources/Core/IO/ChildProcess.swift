@@ -6,6 +6,11 @@ import Glibc
 import Darwin
 #endif
 
+/// glibc's (2.34+) `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module
+/// does not export (it is a GNU extension).
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnActionsAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
 /// A child process whose stdin and stdout are async byte streams and whose stderr is
 /// drained continuously into a bounded tail (so the child never blocks on a full pipe,
 /// and errors can quote what it said last).
@@ -39,6 +44,10 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2)
+        // Nothing else crosses into the child. Descriptors are marked close-on-exec only after
+        // they are made, so a child spawned by another thread in between would inherit them:
+        // one holding the write end of another child's stdout keeps that pipe from ever ending.
+        guard spawnActionsAddCloseFrom(&actions, 3) == 0 else { throw SystemError("posix_spawn_file_actions_addclosefrom_np", arguments[0]) }
 
         // The child starts with no signal blocked and SIGPIPE at its default, whatever this
         // thread blocks or this process ignores: otherwise it could not be told to stop.
