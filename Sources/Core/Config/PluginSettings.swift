@@ -104,6 +104,14 @@ public struct PluginSettings: Sendable, Equatable {
         }
     }
 
+    /// A non-empty string the plugin cannot do without; `question` says what is missing.
+    public func required(_ key: String, _ question: String) throws(ConfigError) -> String {
+        guard let value = try string(key), !value.isEmpty else {
+            throw ConfigError(location, key: key, "is missing: \(question)")
+        }
+        return value
+    }
+
     /// A path, with a leading `~` expanded to the home directory.
     public func path(_ key: String) throws(ConfigError) -> String? {
         try string(key).map(expandingTilde)

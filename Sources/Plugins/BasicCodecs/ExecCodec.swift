@@ -33,9 +33,7 @@ public struct ExecCodec: Codec {
         guard let command = try settings.strings("command"), !command.isEmpty else {
             throw ConfigError(settings.location, key: "command", "is missing: which command compresses?")
         }
-        guard let compression = try settings.string("compression"), !compression.isEmpty else {
-            throw ConfigError(settings.location, key: "compression", "is missing: what does the narinfo record (xz, zstd, …)?")
-        }
+        let compression = try settings.required("compression", "what does the narinfo record (xz, zstd, …)?")
         return ExecCodec(command: command, compression: compression, memory: try settings.size("memory") ?? 64 << 20)
     }
 }

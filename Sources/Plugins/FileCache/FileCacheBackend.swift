@@ -146,9 +146,7 @@ extension FileCacheBackend {
             return values
         }
     ) { settings, _ in
-        guard let path = try settings.path("path"), !path.isEmpty else {
-            throw ConfigError(settings.location, key: "path", "is missing: which folder holds the cache?")
-        }
+        let path = expandingTilde(try settings.required("path", "which folder holds the cache?"))
         let key = try settings.path("secret-key").map { file in
             do { return try SecretKey(contentsOfFile: file) } catch {
                 throw ConfigError(settings.location, key: "secret-key", "\(error)")

@@ -39,7 +39,7 @@ public enum SSHStore {
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
             func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(settings.location, key: key, reason) }
-            guard let host = try settings.string("host"), !host.isEmpty else { throw fail("host", "is missing: which machine?") }
+            let host = try settings.required("host", "which machine?")
             let port = try settings.int("port") ?? 22
             guard (1...65535).contains(port) else { throw fail("port", "must be 1 to 65535") }
             var pinned: HostKey?
