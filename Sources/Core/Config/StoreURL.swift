@@ -66,11 +66,6 @@ public struct StoreURL: Sendable, Equatable, CustomStringConvertible {
         host = authority.isEmpty ? nil : authority
     }
 
-    /// The value of the last `key=` parameter.
-    public func parameter(_ key: String) -> String? {
-        parameters.last { $0.key == key }?.value
-    }
-
     private static func split(_ text: String, at separator: Character) -> (String, String?) {
         guard let index = text.firstIndex(of: separator) else { return (text, nil) }
         return (String(text[..<index]), String(text[text.index(after: index)...]))

@@ -16,7 +16,6 @@ public enum ServeProtocol {
     }
 
     static func major(_ version: UInt64) -> UInt64 { version & 0xff00 }
-    static func minor(_ version: UInt64) -> UInt64 { version & 0x00ff }
 
     /// Longest store path, hash or signature string accepted in a reply.
     static let maxPathLength = 4096
