@@ -71,21 +71,23 @@ let package = Package(
             path: "Sources/ferry",
             swiftSettings: strict),
 
+        // Helpers every test target shares: temporary directories, running commands.
+        .target(name: "FerryTestSupport", path: "Tests/FerryTestSupport", swiftSettings: strict),
         .testTarget(
             name: "FerryCoreTests",
-            dependencies: ["FerryCore"],
+            dependencies: ["FerryCore", "FerryTestSupport"],
             path: "Tests/FerryCoreTests",
             resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "FerryPluginTests",
             dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2",
-                           "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore"],
+                           "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore", "FerryTestSupport"],
             path: "Tests/FerryPluginTests",
             swiftSettings: strict),
         .testTarget(
             name: "FerryIntegrationTests",
-            dependencies: ["FerryCore", "FerryBuiltinPlugins", "ferry"],
+            dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryTestSupport", "ferry"],
             path: "Tests/FerryIntegrationTests",
             swiftSettings: strict),
     ]

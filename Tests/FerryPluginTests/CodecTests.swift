@@ -2,7 +2,9 @@ import FerryBasicCodecs
 import FerryBZip2
 import FerryCore
 import FerryXZ
+import FerryTestSupport
 import FerryZstd
+import Foundation
 import Testing
 
 @Suite("codecs")
@@ -46,12 +48,12 @@ struct CodecTests {
         let input = sampleData(2_000_000)
         let zstd = ZstdCodec(level: 3, threads: 2), xz = XZCodec(preset: 6, threads: 2)
         let ourZstd = try await filter(input) { try zstd.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
-        #expect(try runTool(["zstd", "-d", "-c"], input: ourZstd) == input)
+        #expect(Array(try run(["zstd", "-d", "-c"], stdin: Data(ourZstd)).stdout) == input)
         let ourXZ = try await filter(input) { try xz.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
-        #expect(try runTool(["xz", "-d", "-c"], input: ourXZ) == input)
-        #expect(try await filter(try runTool(["zstd", "-19", "-c"], input: input)) { try zstd.makeDecompressor(writingTo: $0)! } == input)
-        #expect(try await filter(try runTool(["xz", "-9", "-c"], input: input)) { try xz.makeDecompressor(writingTo: $0)! } == input)
-        let bzipped = try runTool(["bzip2", "-c"], input: input)
+        #expect(Array(try run(["xz", "-d", "-c"], stdin: Data(ourXZ)).stdout) == input)
+        #expect(try await filter(Array(try run(["zstd", "-19", "-c"], stdin: Data(input)).stdout)) { try zstd.makeDecompressor(writingTo: $0)! } == input)
+        #expect(try await filter(Array(try run(["xz", "-9", "-c"], stdin: Data(input)).stdout)) { try xz.makeDecompressor(writingTo: $0)! } == input)
+        let bzipped = Array(try run(["bzip2", "-c"], stdin: Data(input)).stdout)
         #expect(try await filter(bzipped) { try BZip2Codec().makeDecompressor(writingTo: $0)! } == input)
     }
 
@@ -72,7 +74,7 @@ struct CodecTests {
         let input = sampleData(300_000)
         let codec = ExecCodec(command: ["zstd", "-3", "-c"], compression: "zstd", memory: 1 << 20)
         let out = try await filter(input) { try codec.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
-        #expect(try runTool(["zstd", "-d", "-c"], input: out) == input)
+        #expect(Array(try run(["zstd", "-d", "-c"], stdin: Data(out)).stdout) == input)
         let failing = ExecCodec(command: ["sh", "-c", "echo broken >&2; exit 3"], compression: "zstd", memory: 1 << 20)
         do {
             _ = try await filter([1, 2, 3]) { try failing.makeCompressor(narSize: 3, writingTo: $0) }

@@ -32,24 +32,6 @@ func sampleData(_ count: Int) -> [UInt8] {
     return Array(out.prefix(count))
 }
 
-/// Runs a command with `input` on stdin and returns its stdout (for checks with the real xz/zstd tools).
-func runTool(_ arguments: [String], input: [UInt8]) throws -> [UInt8] {
-    let dir = NSTemporaryDirectory() + "ferry-tool-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    try Data(input).write(to: URL(fileURLWithPath: dir + "/in"))
-    _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.standardInput = FileHandle(forReadingAtPath: dir + "/in")
-    process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown) }
-    return Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/out")))
-}
-
 let toolsPresent = ["xz", "zstd", "bzip2"].allSatisfy { tool in
     (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
         .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }

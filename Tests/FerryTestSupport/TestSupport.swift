@@ -1,0 +1,73 @@
+import Foundation
+
+/// The environment real Nix runs in for the tests: no daemon, no sandbox, `nix` commands on.
+public let nixEnvironment = [
+    "NIX_REMOTE": "local",
+    "NIX_CONFIG": "sandbox = false\nexperimental-features = nix-command",
+]
+
+/// What a finished command printed.
+public struct CommandOutput: Sendable {
+    public let status: Int32
+    public let stdout: Data
+    public let stderr: String
+
+    public init(status: Int32, stdout: Data, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var text: String { String(decoding: stdout, as: UTF8.self) }
+    public var lines: [String] { text.split(separator: "\n").map(String.init) }
+}
+
+public struct CommandFailed: Error, CustomStringConvertible {
+    public let command: [String]
+    public let output: CommandOutput
+
+    public init(command: [String], output: CommandOutput) {
+        self.command = command
+        self.output = output
+    }
+
+    public var description: String { "\(command.joined(separator: " ")) exited \(output.status): \(output.stderr)" }
+}
+
+/// Runs a command to completion; throws unless it exits 0 (or `check` is false).
+/// Output goes through temporary files, so no pipe can fill up and stall the command.
+@discardableResult
+public func run(_ command: [String], stdin: Data? = nil, environment: [String: String] = nixEnvironment,
+         check: Bool = true) throws -> CommandOutput {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let files = ["in", "out", "err"].map { dir.path + "/" + $0 }
+    try (stdin ?? Data()).write(to: URL(fileURLWithPath: files[0]))
+    for file in files[1...] { _ = FileManager.default.createFile(atPath: file, contents: nil) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = command
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.standardInput = FileHandle(forReadingAtPath: files[0])
+    process.standardOutput = FileHandle(forWritingAtPath: files[1])
+    process.standardError = FileHandle(forWritingAtPath: files[2])
+    try process.run()
+    process.waitUntilExit()
+    let output = CommandOutput(status: process.terminationStatus,
+                               stdout: try Data(contentsOf: URL(fileURLWithPath: files[1])),
+                               stderr: try String(contentsOfFile: files[2], encoding: .utf8))
+    if check && output.status != 0 { throw CommandFailed(command: command, output: output) }
+    return output
+}
+
+/// A fresh directory under the temporary folder, removed by `remove()`.
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+
+    public init() throws {
+        path = NSTemporaryDirectory() + "ferry-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
