@@ -36,7 +36,7 @@ func runPipeline(_ makeConfig: () throws -> PipelineConfig, paths: [String], opt
     let storePaths: [StorePath]
     do {
         config = try makeConfig()
-        storePaths = try (config.paths + paths).map(resolveStorePath)
+        storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) }
         guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
         pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
     } catch let error as ConfigError {
@@ -58,19 +58,6 @@ func runPipeline(_ makeConfig: () throws -> PipelineConfig, paths: [String], opt
     }
     printError(summary.rendered)
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
-}
-
-/// A store path as given: a full path, or a symlink (such as `./result`) into the store.
-func resolveStorePath(_ text: String) throws(StorePathError) -> StorePath {
-    if let path = try? StorePath(text) { return path }
-    guard !text.hasPrefix(StorePath.defaultStoreDir + "/"),
-          let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: text) else {
-        return try StorePath(text)
-    }
-    // `result -> /nix/store/…-hello`, or a path inside a store path.
-    let components = resolved.split(separator: "/")
-    guard components.count >= 3 else { return try StorePath(text) }
-    return try StorePath("/" + components.prefix(3).joined(separator: "/"))
 }
 
 /// One line on stderr per path, as the copy goes.

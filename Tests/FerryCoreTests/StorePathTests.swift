@@ -1,3 +1,5 @@
+import FerryTestSupport
+import Foundation
 import Testing
 @testable import FerryCore
 
@@ -36,6 +38,19 @@ struct StorePathTests {
     ])
     func rejects(input: String) {
         #expect(throws: StorePathError.self) { try StorePath(input) }
+    }
+
+    @Test("a path given as a symlink into the store, or inside a store path, resolves to the store path")
+    func resolving() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let top = "/nix/store/f762sh7vjhzvn5vgh8py7zj4iv8sgm3i-ferry-fixture-top"
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/result", withDestinationPath: top + "/bin/top")
+        #expect(try StorePath(resolving: dir.path + "/result").path == top)
+        #expect(try StorePath(resolving: top + "/bin/top").path == top)
+        #expect(try StorePath(resolving: top).path == top)
+        #expect(throws: StorePathError.self) { try StorePath(resolving: dir.path) }
+        #expect(throws: StorePathError.self) { try StorePath(resolving: "/etc/hostname") }
     }
 
     @Test("orders by base name, bytewise") func ordering() throws {

@@ -173,7 +173,10 @@ public final class ServeClient: @unchecked Sendable {
         switch error {
         case let failure as ServeFailure: reason = failure.reason
         case WireError.unexpectedEnd: reason = "the peer closed the connection"
-        default: reason = "\(error)"
+        default:
+            // Transport errors name their peer already; the ServeError names it once.
+            let text = "\(error)"
+            reason = text.hasPrefix(transport.peer + ": ") ? String(text.dropFirst(transport.peer.count + 2)) : text
         }
         if case WireError.unexpectedEnd = error {
             // The peer prints its error and exits; give its stderr a moment to arrive.

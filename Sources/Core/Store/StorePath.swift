@@ -1,3 +1,5 @@
+import Foundation
+
 /// A path in a Nix store: `<storeDir>/<32 nix32 chars>-<name>`.
 ///
 /// Validation follows Nix: the hash part is 32 characters of the nix32 alphabet, the
@@ -28,6 +30,21 @@ public struct StorePath: Hashable, Comparable, Sendable, CustomStringConvertible
         try StorePath.validate(baseName: baseName, shownAs: storeDir + "/" + baseName)
         self.storeDir = storeDir
         self.baseName = baseName
+    }
+
+    /// A store path as a user gives it: the path itself, a symlink into the store such as
+    /// `./result`, or a path inside a store path (its store path is meant).
+    public init(resolving text: String, storeDir: String = StorePath.defaultStoreDir) throws(StorePathError) {
+        if let path = try? StorePath(text, storeDir: storeDir) {
+            self = path
+            return
+        }
+        let target = text.hasPrefix(storeDir + "/") ? text : (try? FileManager.default.destinationOfSymbolicLink(atPath: text)) ?? text
+        let relative = target.hasPrefix(storeDir + "/") ? target.dropFirst(storeDir.count + 1) : Substring(target)
+        guard let baseName = relative.split(separator: "/").first, target.hasPrefix(storeDir + "/") else {
+            throw StorePathError(path: text, reason: "not a store path, nor a symlink to one")
+        }
+        try self.init(baseName: String(baseName), storeDir: storeDir)
     }
 
     /// The 32 nix32 characters that name `<hashPart>.narinfo` in a binary cache.
