@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -57,9 +58,13 @@ let package = Package(
         .target(name: "FerrySSH", dependencies: ["FerryCore", "CSSH2"], path: "Sources/Plugins/SSH",
                 swiftSettings: strict),
 
+        .target(name: "FerryHTTP",
+                dependencies: ["FerryCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                path: "Sources/Plugins/HTTP", swiftSettings: strict),
+
         .target(name: "FerryBuiltinPlugins",
                 dependencies: ["FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ",
-                               "FerryBZip2", "FerryBasicCodecs", "FerrySSH"],
+                               "FerryBZip2", "FerryBasicCodecs", "FerrySSH", "FerryHTTP"],
                 path: "Sources/BuiltinPlugins", swiftSettings: strict),
 
         .executableTarget(

@@ -2,6 +2,7 @@ import FerryBasicCodecs
 import FerryBZip2
 import FerryCore
 import FerryFileCache
+import FerryHTTP
 import FerryLocalStore
 import FerrySSH
 import FerryXZ
@@ -16,7 +17,9 @@ extension PluginRegistry {
         registry.register(LocalStore.backend)
         registry.register(SSHStore.source)
         registry.register(SSHStore.backend)
-        registry.register(FileCacheBackend.plugin)
+        registry.register(FileStorage.plugin)
+        registry.register(HTTPCache.plugin)
+        registry.register(S3Cache.plugin)
         registry.register(ZstdCodec.plugin)
         registry.register(XZCodec.plugin)
         registry.register(BZip2Codec.plugin)

@@ -10,7 +10,9 @@ struct CopyClosure: AsyncParsableCommand {
         discussion: """
             Stores are named as Nix names them:
               local, local?root=/path, /path        a Nix store on this machine
+              ssh://[user@]host[:port]?ssh-key=…     a Nix store on another machine
               file:///srv/cache?compression=zstd    a binary cache in a folder
+              http(s)://host/prefix, s3://bucket?…  a binary cache over HTTP or in S3
             Binary-cache URLs take Nix's parameters: compression (zstd, xz, none; default zstd),
             compression-level, parallel-compression, secret-key=FILE, write-nar-listing=1.
 
@@ -61,7 +63,7 @@ struct CopyClosure: AsyncParsableCommand {
                 try raw.setSource(url: from, registry: .builtIn)
             }
             if let to { try raw.setBackend(url: to, registry: .builtIn) }
-            return try PipelineConfig.build(raw)
+            return raw
         }, paths: paths, options: options)
     }
 }

@@ -12,6 +12,22 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only errors and the summary.")
     var quiet = false
 
+    @Option(name: .customLong("trusted-public-key"),
+            help: ArgumentHelp("A key whose signature makes a path acceptable, NAME:BASE64 as in nix.conf's trusted-public-keys (repeatable).",
+                               valueName: "key"))
+    var trustedPublicKeys: [String] = []
+
+    @Flag(name: .customLong("no-check-sigs"), help: "Copy paths without checking their signatures.")
+    var noCheckSigs = false
+
+    /// Adds the trust flags to a config's top level, where they override the file.
+    func applyTrust(to raw: inout PipelineConfig.Raw) {
+        if !trustedPublicKeys.isEmpty {
+            raw.topLevel.values["trusted-public-keys"] = .array(trustedPublicKeys.map(ConfigValue.string))
+        }
+        if noCheckSigs { raw.topLevel.values["check-signatures"] = .bool(false) }
+    }
+
     var logLevel: Logger.Level {
         if quiet { return .error }
         switch verbose {
@@ -24,7 +40,8 @@ struct RunOptions: ParsableArguments {
 
 /// Runs an assembled pipeline over `paths`, prints what happens on stderr and the
 /// summary at the end, and exits 0 (all there), 1 (some failed) or 2 (bad config).
-func runPipeline(_ makeConfig: () throws -> PipelineConfig, paths: [String], options: RunOptions) async throws {
+func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], selection: PathSelection = PathSelection(),
+                 options: RunOptions) async throws {
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = options.logLevel
@@ -35,7 +52,9 @@ func runPipeline(_ makeConfig: () throws -> PipelineConfig, paths: [String], opt
     let pipeline: Pipeline
     let storePaths: [StorePath]
     do {
-        config = try makeConfig()
+        var raw = try makeRaw()
+        options.applyTrust(to: &raw)
+        config = try PipelineConfig.build(raw)
         storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) }
         guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
         pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
@@ -49,9 +68,12 @@ func runPipeline(_ makeConfig: () throws -> PipelineConfig, paths: [String], opt
     let quiet = options.quiet
     let summary: RunSummary
     do {
-        summary = try await pipeline.run(paths: storePaths) { event in
+        summary = try await pipeline.run(paths: storePaths, selection: selection) { event in
             if !quiet { report(event) }
         }
+    } catch let error as ConfigError {
+        printError(error.description)
+        throw ExitCode(2)
     } catch {
         printError("\(error)")
         throw ExitCode(1)

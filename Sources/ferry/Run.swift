@@ -22,6 +22,6 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() async throws {
-        try await runPipeline({ try PipelineConfig.load(file: config) }, paths: paths, options: options)
+        try await runPipeline({ try PipelineConfig.raw(file: config) }, paths: paths, options: options)
     }
 }

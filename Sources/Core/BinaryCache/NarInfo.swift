@@ -105,6 +105,9 @@ public struct NarInfo: Hashable, Sendable {
     }
 
     /// `nar/<nix32 FileHash>.nar<extension>`, the name Nix gives a NAR file.
+    /// Where the narinfo of `path` lives in a cache: `<hashpart>.narinfo`.
+    public static func key(for path: StorePath) -> String { "\(path.hashPart).narinfo" }
+
     public static func narURL(fileHash: Hash, compression: String) -> String {
         "nar/\(fileHash.encoded(.nix32)).nar\(fileExtension(compression: compression))"
     }

@@ -2,6 +2,9 @@
 ///
 /// As Nix reads it: values trimmed, lines without a colon and unknown keys ignored.
 public struct NixCacheInfo: Hashable, Sendable {
+    /// Its name in a cache.
+    public static let key = "nix-cache-info"
+
     public var storeDir: String
     public var wantMassQuery: Bool?
     public var priority: Int?

@@ -8,6 +8,8 @@ public struct PipelineConfig: Sendable, Equatable {
     /// Paths to copy, besides those named on the command line.
     public var paths: [String]
     public var limiter: LimiterConfig
+    /// Which signatures make a path acceptable (`trusted-public-keys`, `check-signatures`).
+    public var trust: TrustConfig
     public var source: PluginSettings
     /// The codec; a backend that stores raw NARs (a Nix store) ignores it.
     public var codec: PluginSettings
@@ -28,6 +30,21 @@ public struct LimiterConfig: Sendable, Equatable {
     public init(memory: Int = LimiterConfig.defaultMemory, warnAfter: Duration = LimiterConfig.defaultWarnAfter) {
         self.memory = memory
         self.warnAfter = warnAfter
+    }
+}
+
+/// Whose signatures a path needs to be copied.
+///
+/// Signatures are checked when keys are given, and always for a source that is not a
+/// Nix store (a binary cache), unless `checkSignatures` is false (`--no-check-sigs`).
+public struct TrustConfig: Sendable, Equatable {
+    public var keys: [PublicKey]
+    /// nil when the config does not say.
+    public var checkSignatures: Bool?
+
+    public init(keys: [PublicKey] = [], checkSignatures: Bool? = nil) {
+        self.keys = keys
+        self.checkSignatures = checkSignatures
     }
 }
 
@@ -59,7 +76,7 @@ extension PipelineConfig {
         }
     }
 
-    static let topLevelKeys = ["jobs", "paths"]
+    static let topLevelKeys = ["jobs", "paths", "trusted-public-keys", "check-signatures"]
     static let tableNames = ["source", "limiter", "codec", "backend"]
 
     /// The one builder: checks the structure, the limiter, and the plugin names; the
@@ -98,6 +115,7 @@ extension PipelineConfig {
             return settings
         }
         return PipelineConfig(jobs: jobs, paths: paths, limiter: try limiterConfig(limiterTable.settings),
+                              trust: try trustConfig(top),
                               source: try stage("source", default: "local"),
                               codec: try stage("codec", default: "zstd"),
                               backend: try stage("backend", default: nil))
@@ -127,6 +145,16 @@ extension PipelineConfig {
     }
 
     private static var tableList: String { tableNames.map { "[\($0)]" }.joined(separator: ", ") }
+
+    private static func trustConfig(_ top: PluginSettings) throws(ConfigError) -> TrustConfig {
+        var keys: [PublicKey] = []
+        for text in try top.strings("trusted-public-keys") ?? [] {
+            do { keys.append(try PublicKey(parsing: text, source: "'\(text)'")) } catch {
+                throw ConfigError(top.location, key: "trusted-public-keys", "\(error) (expected NAME:BASE64, as in nix.conf)")
+            }
+        }
+        return TrustConfig(keys: keys, checkSignatures: try top.bool("check-signatures"))
+    }
 
     private static func limiterConfig(_ table: PluginSettings) throws(ConfigError) -> LimiterConfig {
         for key in table.values.keys.sorted() where !["memory", "warn-after"].contains(key) {

@@ -15,6 +15,13 @@ public struct PluginSettings: Sendable, Equatable {
         self.fromURL = fromURL
     }
 
+    /// The same settings with only the keys `keep` accepts; `asURL` lets every typed read
+    /// also parse strings (for tables that mix a URL's values in).
+    public func filter(asURL: Bool = false, _ keep: (String) -> Bool) -> PluginSettings {
+        PluginSettings(plugin: plugin, location: location, values: values.filter { keep($0.key) },
+                       fromURL: fromURL || asURL)
+    }
+
     public subscript(key: String) -> ConfigValue? {
         get { values[key] }
         set { values[key] = newValue }

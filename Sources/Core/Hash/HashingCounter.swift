@@ -20,3 +20,12 @@ public struct HashingCounter {
         try! Hash(algorithm: .sha256, digest: Array(hasher.finalize()))
     }
 }
+
+extension Hash {
+    /// The SHA-256 of `bytes`, all at once.
+    public static func sha256(of bytes: some Collection<UInt8>) -> Hash {
+        var hasher = HashingCounter()
+        Array(bytes).withUnsafeBytes { hasher.update($0) }
+        return hasher.finalize()
+    }
+}

@@ -15,3 +15,13 @@ public protocol AsyncByteSink: AnyObject {
 extension AsyncByteSink {
     public func write(_ bytes: [UInt8]) async throws { try await write(bytes[...]) }
 }
+
+/// A sink that hands every write to a closure: the bridge from a filter's output to a
+/// callback such as `StoreSource.streamNar`'s.
+public final class ClosureSink: AsyncByteSink {
+    private let body: (ArraySlice<UInt8>) async throws -> Void
+
+    public init(_ body: @escaping (ArraySlice<UInt8>) async throws -> Void) { self.body = body }
+
+    public func write(_ bytes: ArraySlice<UInt8>) async throws { try await body(bytes) }
+}

@@ -4,6 +4,8 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
     case narMismatch(StorePath, String)
     /// A path it references failed, so it cannot be published either.
     case referenceFailed(StorePath, reference: StorePath)
+    /// No signature on the path is by a trusted key: it is refused before any byte moves.
+    case untrusted(StorePath, source: String)
     /// The source does not have a requested path.
     case notInSource([StorePath], source: String)
 
@@ -13,6 +15,8 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
             "\(path): \(reason); nothing was published for it"
         case .referenceFailed(let path, let reference):
             "\(path): not published because its reference \(reference) failed"
+        case .untrusted(let path, let source):
+            "\(path): refused, no signature by a trusted key (from \(source)); give its key with --trusted-public-key, or --no-check-sigs"
         case .notInSource(let paths, let source):
             "not valid in \(source): " + paths.map(\.path).joined(separator: ", ")
         }

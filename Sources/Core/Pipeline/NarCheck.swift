@@ -35,3 +35,14 @@ struct NarCheck {
         return parser == nil ? nil : listing.json
     }
 }
+
+/// A `NarCheck` as a sink, for a decompressor to write into.
+final class NarCheckSink: AsyncByteSink {
+    private var check: NarCheck
+
+    init(_ check: NarCheck) { self.check = check }
+
+    func write(_ bytes: ArraySlice<UInt8>) async throws { try check.update(bytes) }
+
+    func finish() throws -> String? { try check.finish() }
+}

@@ -11,15 +11,18 @@ public struct Pipeline: Sendable {
     public let backend: any StoreBackend
     public let limiter: MemoryLimiter
     public let jobs: Int
+    /// Keys one of whose signatures a path needs; nil when signatures are not checked.
+    public let trustedKeys: [PublicKey]?
     private let logger: Logger
 
     public init(source: any StoreSource, codec: any Codec, backend: any StoreBackend, limiter: MemoryLimiter,
-                jobs: Int, logger: Logger) {
+                jobs: Int, trustedKeys: [PublicKey]? = nil, logger: Logger) {
         self.source = source
         self.codec = codec
         self.backend = backend
         self.limiter = limiter
         self.jobs = jobs
+        self.trustedKeys = trustedKeys
         self.logger = logger
     }
 
@@ -31,7 +34,8 @@ public struct Pipeline: Sendable {
     /// working memory does not fit the budget.
     public static func assemble(_ config: PipelineConfig, registry: PluginRegistry,
                                 logger: Logger) async throws -> Pipeline {
-        let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory)
+        let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory,
+                                    codecs: registry.codecs)
         let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
@@ -40,7 +44,9 @@ public struct Pipeline: Sendable {
         }
         let source = try await make(config.source, from: registry.sources, kind: .source, context: context)
         let backend: any StoreBackend
+        let trustedKeys: [PublicKey]?
         do {
+            trustedKeys = try trust(config.trust, source: source, location: config.source.location)
             backend = try await make(config.backend, from: registry.backends, kind: .backend, context: context)
         } catch {
             await source.close()
@@ -49,7 +55,19 @@ public struct Pipeline: Sendable {
         return Pipeline(source: source, codec: codec, backend: backend,
                         limiter: MemoryLimiter(budget: config.limiter.memory, warnAfter: config.limiter.warnAfter,
                                                logger: logger),
-                        jobs: config.jobs, logger: logger)
+                        jobs: config.jobs, trustedKeys: trustedKeys, logger: logger)
+    }
+
+    /// The keys to check against, nil when nothing is checked; a source that needs
+    /// signatures with no key to check them is a configuration error, not a silent pass.
+    private static func trust(_ trust: TrustConfig, source: any StoreSource,
+                              location: String) throws(ConfigError) -> [PublicKey]? {
+        if trust.checkSignatures == false { return nil }
+        if !trust.keys.isEmpty { return trust.keys }
+        guard !source.requiresSignatures else {
+            throw ConfigError(location, "\(source.description) is a binary cache: say whose signatures to trust with --trusted-public-key NAME:KEY (trusted-public-keys in a config), or copy unchecked with --no-check-sigs (check-signatures = false)")
+        }
+        return nil
     }
 
     private static func make<T>(_ settings: PluginSettings, from plugins: [String: Plugin<T>], kind: PluginKind,
@@ -62,20 +80,30 @@ public struct Pipeline: Sendable {
         return try await plugin.make(settings, context)
     }
 
-    /// Bytes the copy of `info` reserves from the limiter: its stream buffers and, for a
-    /// binary cache, the compressor's working memory for a NAR of that size.
-    public func memoryPerCopy(_ info: PathInfo) -> Int {
-        (backend.storesCompressedNars ? codec.compressorMemory(narSize: info.narSize) : 0) + Pipeline.streamBuffers
+    /// Bytes the copy of `info` reserves from the limiter: its stream buffers, what the
+    /// source holds to read it (a decompressor), what the backend holds to write it (an
+    /// upload's buffer) and, for a binary cache, the compressor's working memory for a NAR
+    /// of that size, or the decompressor that checks a NAR passed through as it is.
+    public func memoryPerCopy(_ info: PathInfo, passThrough: StoredNarForm? = nil) -> Int {
+        let middle: Int
+        if passThrough != nil {
+            middle = codec.decompressorMemory
+        } else {
+            middle = source.readMemory(for: info)
+                + (backend.storesCompressedNars ? codec.compressorMemory(narSize: info.narSize) : 0)
+        }
+        return middle + backend.writeMemory(for: info) + Pipeline.streamBuffers
     }
 
     /// Copies the closure of `paths`; returns what happened. Throws only when the run
     /// cannot start (a requested path is missing, the source or destination cannot be
     /// reached); failures of single paths are in the summary.
-    public func run(paths: [StorePath], observe: @escaping @Sendable (CopyEvent) -> Void = { _ in }) async throws -> RunSummary {
+    public func run(paths: [StorePath], selection: PathSelection = PathSelection(),
+                    observe: @escaping @Sendable (CopyEvent) -> Void = { _ in }) async throws -> RunSummary {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            var summary = try await copy(paths, observe: observe)
+            var summary = try await copy(paths, selection: selection, observe: observe)
             summary.wallTime = clock.now - start
             summary.limiter = await limiter.statistics()
             await close()
@@ -92,18 +120,26 @@ public struct Pipeline: Sendable {
         await backend.close()
     }
 
-    private func copy(_ paths: [StorePath], observe: @escaping @Sendable (CopyEvent) -> Void) async throws -> RunSummary {
+    private func copy(_ paths: [StorePath], selection: PathSelection,
+                      observe: @escaping @Sendable (CopyEvent) -> Void) async throws -> RunSummary {
+        if selection.shard != nil && backend.needsReferencesFirst {
+            throw ConfigError("--shard", "\(backend.description) adds a path only after its references, which another shard may not have copied yet; shard into binary caches only")
+        }
         let requested = Array(Set(paths)).sorted()
         let valid = try await source.protect(requested)
         let missing = requested.filter { !valid.contains($0) }
         guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }
-        let closure = Array(try await source.closure(of: requested)).sorted()
+        let wanted = selection.closure ? try await source.closure(of: requested) : Set(requested)
+        let closure = wanted.filter { selection.shard?.contains($0) ?? true }.sorted()
         // Held for the whole run, so nothing being copied is collected on the source.
         _ = try await source.protect(closure)
-        try await backend.prepare()
         let present = try await backend.presentPaths(closure)
         let infos = try await source.pathInfos(closure.filter { !present.contains($0) })
         let order = try TopologicalOrder.sort(infos)
+        let refused = trustedKeys.map { keys in Set(order.filter { !$0.isSigned(byAnyOf: keys) }.map(\.path)) } ?? []
+        // A destination is made ready (a cache gets its nix-cache-info) only when
+        // something will be written to it.
+        if order.count > refused.count { try await backend.prepare() }
 
         var summary = RunSummary()
         summary.closureSize = closure.count
@@ -113,6 +149,11 @@ public struct Pipeline: Sendable {
         for path in closure where present.contains(path) { observe(.skipped(path)) }
 
         let scheduler = CopyScheduler(order: order, referencesFirst: backend.needsReferencesFirst)
+        for path in refused.sorted() {
+            let error = CopyError.untrusted(path, source: source.description)
+            observe(.failed(path, "\(error)"))
+            await scheduler.failed(path, error)
+        }
         let published = try await withThrowingTaskGroup(of: [StoredNar].self) { group in
             for _ in 0..<min(jobs, max(order.count, 1)) {
                 group.addTask { try await worker(scheduler, observe: observe) }
@@ -168,20 +209,28 @@ public struct Pipeline: Sendable {
         return published
     }
 
+    /// The source's stored form of `info`'s NAR when the destination wants exactly that
+    /// compression: its bytes can then be copied as they are.
+    private func passThroughForm(_ info: PathInfo) async -> StoredNarForm? {
+        guard backend.storesCompressedNars, let compressed = source as? any CompressedNarSource,
+              let form = await compressed.storedNar(of: info.path), form.compression == codec.compression
+        else { return nil }
+        return form
+    }
+
     /// Streams one NAR from the source through the check and the codec into the backend,
     /// holding its memory from the limiter. Nothing of it is visible until `commit`.
     private func copyOne(_ info: PathInfo) async throws -> StoredNar {
-        try await limiter.withReservation(memoryPerCopy(info), for: info.path.path) {
+        let form = await passThroughForm(info)
+        return try await limiter.withReservation(memoryPerCopy(info, passThrough: form), for: info.path.path) {
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
             do {
-                var check = NarCheck(expected: info, buildListing: backend.wantsNarListing)
-                let filter: any ByteFilter = backend.storesCompressedNars
-                    ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
-                try await source.streamNar(of: info) { chunk in
-                    try check.update(chunk)
-                    try await filter.write(chunk)
+                let check = NarCheckSink(NarCheck(expected: info, buildListing: backend.wantsNarListing))
+                if form != nil, let compressed = source as? any CompressedNarSource {
+                    try await passThrough(info, from: compressed, to: writer, check: check)
+                } else {
+                    try await recompress(info, to: writer, check: check)
                 }
-                try await filter.finish()
                 let listing = try check.finish()
                 var stored = try await writer.commit()
                 stored.listing = listing
@@ -191,6 +240,31 @@ public struct Pipeline: Sendable {
                 throw error
             }
         }
+    }
+
+    /// The NAR from the source, checked, then compressed by the codec into `writer`.
+    private func recompress(_ info: PathInfo, to writer: any NarWriter, check: NarCheckSink) async throws {
+        let filter: any ByteFilter = backend.storesCompressedNars
+            ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
+        try await source.streamNar(of: info) { chunk in
+            try await check.write(chunk)
+            try await filter.write(chunk)
+        }
+        try await filter.finish()
+    }
+
+    /// The source's compressed bytes into `writer` as they are, while a decompressor
+    /// feeds the check, so NarHash and NarSize are still verified.
+    private func passThrough(_ info: PathInfo, from compressed: any CompressedNarSource, to writer: any NarWriter,
+                             check: NarCheckSink) async throws {
+        guard let decoder = try codec.makeDecompressor(writingTo: check) else {
+            return try await recompress(info, to: writer, check: check)
+        }
+        try await compressed.streamStoredNar(of: info) { chunk in
+            try await decoder.write(chunk)
+            try await writer.write(chunk)
+        }
+        try await decoder.finish()
     }
 }
 

@@ -9,11 +9,15 @@ public protocol Codec: Sendable {
     /// A stream that compresses the NAR of `narSize` bytes written to it into `output`.
     /// A codec may choose by size: threads do not help a NAR smaller than their jobs.
     func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter
+    /// The most memory one decompressing stream may take; the decompressor refuses a
+    /// stream that would need more (an xz dictionary, a zstd window above it).
+    var decompressorMemory: Int { get }
     /// A stream that decompresses into `output`, or nil when this codec cannot.
     func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)?
 }
 
 extension Codec {
+    public var decompressorMemory: Int { 0 }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
 }
 

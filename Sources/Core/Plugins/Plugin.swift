@@ -1,8 +1,9 @@
 import Logging
 
-/// The three kinds of pipeline stage a plugin can fill.
+/// The three kinds of pipeline stage a plugin can fill, and the storages (folder, HTTP,
+/// S3) that binary-cache sources and backends keep their files on.
 public enum PluginKind: String, Sendable, CaseIterable {
-    case source, codec, backend
+    case source, codec, backend, storage
 }
 
 /// One setting a plugin understands: what `ferry plugins` lists, and the only keys its
@@ -30,11 +31,15 @@ public struct PluginContext: Sendable {
     public var jobs: Int
     /// The limiter's budget, for codecs that must fit their working memory into it.
     public var memoryBudget: Int
+    /// Every codec plugin, for sources that must decompress what they read (a binary
+    /// cache's NARs come in whatever compression it chose).
+    public var codecs: [String: Plugin<any Codec>]
 
-    public init(logger: Logger, jobs: Int, memoryBudget: Int) {
+    public init(logger: Logger, jobs: Int, memoryBudget: Int, codecs: [String: Plugin<any Codec>] = [:]) {
         self.logger = logger
         self.jobs = jobs
         self.memoryBudget = memoryBudget
+        self.codecs = codecs
     }
 }
 

@@ -17,6 +17,8 @@ public protocol StoreBackend: Sendable {
     func prepare() async throws
     /// Which of `paths` the destination already has, asked in as few requests as it can.
     func presentPaths(_ paths: [StorePath]) async throws -> Set<StorePath>
+    /// Bytes one NAR's writer holds in memory (an upload's buffer), for the limiter.
+    func writeMemory(for info: PathInfo) -> Int
     /// Starts writing the NAR of `info`; `compression` is the codec's name.
     func beginNar(_ info: PathInfo, compression: String) async throws -> any NarWriter
     /// Makes a committed NAR visible: the narinfo of a binary cache, written last.
@@ -26,6 +28,7 @@ public protocol StoreBackend: Sendable {
 
 extension StoreBackend {
     public var wantsNarListing: Bool { false }
+    public func writeMemory(for info: PathInfo) -> Int { 0 }
 }
 
 /// A NAR being written to a backend. Until `commit()` nothing of it is visible; `abort()`

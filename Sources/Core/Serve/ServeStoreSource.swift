@@ -29,7 +29,7 @@ public final class ServeStoreSource: StoreSource {
         try await control.withConnection { try await $0.queryValidPaths(paths, lock: true) }
     }
 
-    public func streamNar(of info: PathInfo, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
+    public func streamNar(of info: PathInfo, into sink: @escaping (ArraySlice<UInt8>) async throws -> Void) async throws {
         _ = try await nars.withConnection { try await $0.dumpStorePath(info.path, to: sink) }
     }
 

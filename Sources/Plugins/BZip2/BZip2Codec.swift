@@ -7,6 +7,7 @@ public struct BZip2Codec: Codec {
     public let compression = "bzip2"
     /// libbz2's decompressor needs about 64 KiB plus 400 KiB per 100k block size, at most 900k.
     public func compressorMemory(narSize: UInt64) -> Int { 4 << 20 }
+    public var decompressorMemory: Int { 4 << 20 }
 
     public init() {}
 

@@ -41,8 +41,11 @@ public struct XZCodec: Codec {
         TransformFilter(try LZMAStream.encoder(preset: preset, threads: threads(narSize: narSize)), writingTo: output)
     }
 
+    /// Enough for every xz preset (`-9` needs 65 MiB for its 64 MiB dictionary).
+    public var decompressorMemory: Int { 66 << 20 }
+
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
-        TransformFilter(try LZMAStream.decoder(), writingTo: output)
+        TransformFilter(try LZMAStream.decoder(memoryLimit: decompressorMemory), writingTo: output)
     }
 }
 

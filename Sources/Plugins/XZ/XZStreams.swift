@@ -32,10 +32,10 @@ final class LZMAStream: StreamTransform {
         }
     }
 
-    /// An xz decoder for concatenated streams, with no memory limit of its own (the
-    /// limiter accounts for it).
-    static func decoder() throws -> LZMAStream {
-        try LZMAStream(what: "xz decoder") { lzma_stream_decoder($0, FERRY_LZMA_MEMLIMIT_UNLIMITED, FERRY_LZMA_CONCATENATED) }
+    /// An xz decoder for concatenated streams, refusing streams that need more than
+    /// `memoryLimit` (the limiter reserves that much for it).
+    static func decoder(memoryLimit: Int) throws -> LZMAStream {
+        try LZMAStream(what: "xz decoder") { lzma_stream_decoder($0, UInt64(memoryLimit), FERRY_LZMA_CONCATENATED) }
     }
 
     func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {

@@ -36,6 +36,9 @@ public struct ZstdCodec: Codec {
                         writingTo: output)
     }
 
+    /// A 32 MiB window, enough for every level up to 19 (`--ultra` levels need more).
+    public var decompressorMemory: Int { (1 << ZstdDecompressor.windowLogMax) + (1 << 20) }
+
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
         TransformFilter(try ZstdDecompressor(), writingTo: output)
     }

@@ -40,9 +40,12 @@ final class ZstdDecompressor: StreamTransform {
     private let context: OpaquePointer
     private var midFrame = false
 
+    static let windowLogMax: Int32 = 25
+
     init() throws {
         guard let context = ZSTD_createDCtx() else { throw ZstdError(operation: "ZSTD_createDCtx", code: 0) }
         self.context = context
+        try check(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, ZstdDecompressor.windowLogMax), "set the window limit")
     }
 
     deinit { ZSTD_freeDCtx(context) }

@@ -1,0 +1,128 @@
+/// A binary cache as a destination, laid out exactly as Nix lays it out:
+/// `nix-cache-info`, `nar/<FileHash>.nar.<ext>`, `<hashpart>.narinfo`, and `<hashpart>.ls`
+/// when asked; on whatever `CacheStorage` holds its files.
+///
+/// A compressed NAR goes into a `Spool` (its name is its FileHash, known at its last byte),
+/// is stored whole, and only then is its narinfo written, at publication, so a killed run
+/// leaves at most an orphan NAR, never a narinfo without its NAR.
+public final class BinaryCacheBackend: StoreBackend {
+    public let storage: any CacheStorage
+    public let storesCompressedNars = true
+    public let needsReferencesFirst = false
+    public let wantsNarListing: Bool
+    private let cacheInfo: NixCacheInfo
+    private let secretKey: SecretKey?
+    /// Existence checks in flight at once when asking which paths are there.
+    private let queryConcurrency: Int
+
+    public var description: String { storage.description }
+
+    public init(storage: any CacheStorage, cacheInfo: NixCacheInfo = NixCacheInfo(), secretKey: SecretKey? = nil,
+                writeNarListing: Bool = false, queryConcurrency: Int = 16) {
+        self.storage = storage
+        self.cacheInfo = cacheInfo
+        self.secretKey = secretKey
+        self.queryConcurrency = max(queryConcurrency, 1)
+        wantsNarListing = writeNarListing
+    }
+
+    /// Writes `nix-cache-info` when there is none; an existing one is left as it is, but
+    /// must name the same store directory.
+    public func prepare() async throws {
+        try await storage.prepareForWriting()
+        if let existing = try await storage.read(NixCacheInfo.key) {
+            let info = try NixCacheInfo(parsing: String(decoding: existing, as: UTF8.self),
+                                        source: "\(storage.description)/\(NixCacheInfo.key)")
+            guard info.storeDir == cacheInfo.storeDir else {
+                throw CacheStorageError(cache: storage.description, key: NixCacheInfo.key,
+                                        "it says StoreDir \(info.storeDir), not \(cacheInfo.storeDir)")
+            }
+        } else {
+            try await storage.write(NixCacheInfo.key, Array(cacheInfo.rendered().utf8),
+                                    contentType: CacheContentType.cacheInfo)
+        }
+    }
+
+    public func presentPaths(_ paths: [StorePath]) async throws -> Set<StorePath> {
+        try await concurrentFilter(paths, width: queryConcurrency) { path in
+            try await self.storage.exists(NarInfo.key(for: path))
+        }
+    }
+
+    /// What a NAR's spool may hold in memory: the storage's share, and never more than
+    /// the NAR could take.
+    public func writeMemory(for info: PathInfo) -> Int {
+        Int(min(UInt64(storage.spoolMemory), info.narSize + 64 << 10))
+    }
+
+    public func beginNar(_ info: PathInfo, compression: String) async throws -> any NarWriter {
+        BinaryCacheNarWriter(info: info, compression: compression, storage: storage,
+                             spool: Spool(memoryLimit: writeMemory(for: info), directory: storage.spoolDirectory,
+                                          name: "\(info.path.hashPart).nar"))
+    }
+
+    /// Signs (keeping the signatures the path already has), then writes the listing
+    /// and, last, the narinfo.
+    public func publish(_ nar: StoredNar) async throws {
+        var info = nar.info
+        secretKey?.sign(&info)
+        if let listing = nar.listing {
+            try await storage.write("\(info.path.hashPart).ls", Array(listing.utf8), contentType: CacheContentType.listing)
+        }
+        let narInfo = NarInfo(info: info, url: nar.url!, compression: nar.compression!,
+                              fileHash: nar.fileHash, fileSize: nar.fileSize)
+        try await storage.write(NarInfo.key(for: info.path), Array(narInfo.rendered().utf8),
+                                contentType: CacheContentType.narInfo)
+    }
+
+    public func close() async { await storage.close() }
+}
+
+/// A compressed NAR on its way into `nar/`: spooled and hashed as it is written, stored
+/// under its FileHash name on commit, unless a file of that name is there already (the
+/// same bytes: the name is their hash).
+final class BinaryCacheNarWriter: NarWriter {
+    private let info: PathInfo
+    private let compression: String
+    private let storage: any CacheStorage
+    private let spool: Spool
+
+    init(info: PathInfo, compression: String, storage: any CacheStorage, spool: Spool) {
+        self.info = info
+        self.compression = compression
+        self.storage = storage
+        self.spool = spool
+    }
+
+    func write(_ bytes: ArraySlice<UInt8>) async throws { try await spool.write(bytes) }
+
+    func commit() async throws -> StoredNar {
+        let fileHash = try spool.finish()
+        let url = NarInfo.narURL(fileHash: fileHash, compression: compression)
+        if try await !storage.exists(url) {
+            try await storage.store(spool, as: url, contentType: CacheContentType.nar)
+        }
+        spool.discard()
+        return StoredNar(info: info, url: url, compression: compression, fileHash: fileHash, fileSize: spool.size)
+    }
+
+    func abort() async { spool.discard() }
+}
+
+/// The elements of `items` for which `test` holds, asking at most `width` at a time.
+func concurrentFilter<T: Sendable & Hashable>(_ items: [T], width: Int,
+                                               _ test: @escaping @Sendable (T) async throws -> Bool) async throws -> Set<T> {
+    try await withThrowingTaskGroup(of: (T, Bool).self) { group in
+        var result: Set<T> = []
+        var next = items.makeIterator()
+        for _ in 0..<width {
+            guard let item = next.next() else { break }
+            group.addTask { (item, try await test(item)) }
+        }
+        while let (item, passed) = try await group.next() {
+            if passed { result.insert(item) }
+            if let item = next.next() { group.addTask { (item, try await test(item)) } }
+        }
+        return result
+    }
+}

@@ -1,0 +1,62 @@
+extension BinaryCacheBackend {
+    /// The options every binary-cache backend has besides its storage's.
+    static let options = [
+        PluginOption("secret-key", "path", "a key file from `ferry keys generate`; adds Ferry's signature"),
+        PluginOption("write-nar-listing", "bool", default: "false", "also write <hash>.ls listings"),
+        PluginOption("want-mass-query", "bool", "WantMassQuery for a new nix-cache-info"),
+        PluginOption("priority", "integer", "Priority for a new nix-cache-info"),
+        PluginOption("compression", "string", default: "zstd", "fills [codec] plugin"),
+        PluginOption("compression-level", "integer", default: "-1", "fills [codec] level"),
+        PluginOption("parallel-compression", "bool", "fills [codec] threads (true: one per core)"),
+    ]
+
+    /// The backend that writes a binary cache onto `storage`: named, addressed and
+    /// configured as the storage is, plus signing, listings and `nix-cache-info`.
+    public static func plugin(on storage: Plugin<any CacheStorage>) -> Plugin<any StoreBackend> {
+        Plugin(kind: .backend, name: storage.name, summary: storage.summary, options: storage.options + options,
+               schemes: storage.schemes, urlValues: storage.urlValues) { settings, context in
+            let own = Set(options.map(\.name))
+            let made = try await storage.make(settings.filter { !own.contains($0) }, context)
+            let key = try settings.path("secret-key").map { file in
+                do { return try SecretKey(contentsOfFile: file) } catch {
+                    throw ConfigError(settings.location, key: "secret-key", "\(error)")
+                }
+            }
+            let info = NixCacheInfo(wantMassQuery: try settings.bool("want-mass-query"), priority: try settings.int("priority"))
+            return BinaryCacheBackend(storage: made, cacheInfo: info, secretKey: key,
+                                      writeNarListing: try settings.bool("write-nar-listing") ?? false,
+                                      queryConcurrency: 4 * context.jobs)
+        }
+    }
+}
+
+extension BinaryCacheSource {
+    /// The `binary-cache` source: the storage is chosen by the scheme of `url`, whose
+    /// query and the table's other keys are that storage's settings.
+    public static func plugin(on storages: [Plugin<any CacheStorage>]) -> Plugin<any StoreSource> {
+        var options = [PluginOption("url", "string", "the cache: file:///dir, https://host/prefix, s3://bucket?region=…")]
+        for storage in storages {
+            for option in storage.options where !options.contains(where: { $0.name == option.name }) {
+                options.append(option)
+            }
+        }
+        return Plugin(kind: .source, name: "binary-cache",
+                      summary: "a binary cache (\(storages.map(\.name).joined(separator: ", "))), read as Nix reads it",
+                      options: options, schemes: storages.flatMap(\.schemes),
+                      urlValues: { url in ["url": .string(url.text)] }) { settings, context in
+            let text = try settings.required("url", "which cache? (file:///dir, https://host, s3://bucket)")
+            let url = try StoreURL(parsing: text)
+            guard let storage = storages.first(where: { $0.schemes.contains(url.scheme) }) else {
+                throw ConfigError(settings.location, key: "url",
+                                  "no cache storage reads \(url.scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
+            }
+            var storageSettings = settings.filter(asURL: true) { $0 != "url" }
+            for (key, value) in try storage.urlValues(url) where storageSettings[key] == nil {
+                storageSettings[key] = value
+            }
+            try storage.checkKeys(of: storageSettings)
+            let made = try await storage.make(storageSettings, context)
+            return try await BinaryCacheSource.open(made, codecs: context.codecs, jobs: context.jobs)
+        }
+    }
+}

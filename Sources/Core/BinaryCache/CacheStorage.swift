@@ -1,0 +1,62 @@
+/// Where a binary cache's files live: a folder, an HTTP server, an S3 bucket.
+///
+/// Keys are paths relative to the cache's root: `nix-cache-info`, `<hash>.narinfo`,
+/// `nar/<FileHash>.nar.zst`. The binary-cache source and backend are written once against
+/// this protocol; a storage plugin only moves files.
+public protocol CacheStorage: Sendable {
+    /// The cache's URL, for messages.
+    var description: String { get }
+    /// The whole of a small file, or nil when the cache does not have it (for HTTP, 404
+    /// and 403 both mean absent, as in Nix: S3 answers 403 for a missing key of an
+    /// unlistable bucket).
+    func read(_ key: String) async throws -> [UInt8]?
+    func exists(_ key: String) async throws -> Bool
+    /// Streams a file in order; throws `CacheStorageError.notFound` when it is absent.
+    func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws
+    /// Writes a small file whole (a narinfo, a listing, `nix-cache-info`): readers see the
+    /// old contents or the new, never a part.
+    func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws
+    /// Bytes a NAR's spool may keep in memory before it moves to a file: 0 for a folder,
+    /// where the spool's file is renamed into place.
+    var spoolMemory: Int { get }
+    /// Where spools keep what outgrows `spoolMemory`.
+    var spoolDirectory: String { get }
+    /// Stores a finished spool under `key`, whole or not at all.
+    func store(_ spool: Spool, as key: String, contentType: String) async throws
+    /// Makes a new cache writable (creates its folders); nothing for HTTP or S3.
+    func prepareForWriting() async throws
+    func close() async
+}
+
+extension CacheStorage {
+    public func prepareForWriting() async throws {}
+}
+
+/// Nix's content types for the files of a binary cache.
+public enum CacheContentType {
+    public static let narInfo = "text/x-nix-narinfo"
+    public static let cacheInfo = "text/x-nix-cache-info"
+    public static let nar = "application/x-nix-nar"
+    public static let listing = "application/json"
+}
+
+/// A cache file that is not there, or a cache that cannot be used as it is.
+public struct CacheStorageError: Error, CustomStringConvertible {
+    public let cache: String
+    public let key: String?
+    public let reason: String
+
+    public init(cache: String, key: String? = nil, _ reason: String) {
+        self.cache = cache
+        self.key = key
+        self.reason = reason
+    }
+
+    public static func notFound(_ key: String, in cache: String) -> CacheStorageError {
+        CacheStorageError(cache: cache, key: key, "not found")
+    }
+
+    public var description: String {
+        "binary cache \(cache)" + (key.map { ": \($0)" } ?? "") + ": \(reason)"
+    }
+}

@@ -1,0 +1,114 @@
+import FerryCore
+import Foundation
+
+/// Settings the HTTP and S3 storages share: timeouts and how much of a NAR an upload
+/// holds in memory before it spools to disk.
+enum TransferSettings {
+    static let options = [
+        PluginOption("connect-timeout", "duration", default: "10s", "give up on a server that does not answer"),
+        PluginOption("io-timeout", "duration", default: "60s", "give up on a transfer that stalls this long"),
+        PluginOption("buffer-size", "size", default: "8MiB",
+                     "a NAR up to this size is uploaded from memory; larger ones spool to disk first"),
+        PluginOption("spool-dir", "path", default: "$TMPDIR or /tmp", "where larger NARs spool"),
+    ]
+
+    static func timeouts(_ settings: PluginSettings) throws(ConfigError) -> (connect: Duration, io: Duration) {
+        (try settings.duration("connect-timeout") ?? .seconds(10), try settings.duration("io-timeout") ?? .seconds(60))
+    }
+
+    /// The buffer, never more than an even share of the budget among the jobs, so that
+    /// uploads cannot crowd out the codecs.
+    static func spoolMemory(_ settings: PluginSettings, context: PluginContext) throws(ConfigError) -> Int {
+        min(try settings.size("buffer-size") ?? 8 << 20, context.memoryBudget / (2 * max(context.jobs, 1)))
+    }
+
+    static func spoolDirectory(_ settings: PluginSettings) throws(ConfigError) -> String {
+        try settings.path("spool-dir") ?? getenvString("TMPDIR") ?? "/tmp"
+    }
+}
+
+/// The `http` storage: `http(s)://host[:port]/prefix`.
+public enum HTTPCache {
+    public static let plugin = Plugin<any CacheStorage>(
+        kind: .storage, name: "http", summary: "a binary cache over HTTP(S): GET and HEAD to read, PUT to write",
+        options: [
+            PluginOption("url", "string", "the cache's base URL, http(s)://host[:port]/prefix"),
+            PluginOption("netrc-file", "path", default: "~/.netrc", "credentials for the host (basic authentication)"),
+            PluginOption("bearer-token-file", "path", "a file holding a bearer token to send instead"),
+        ] + TransferSettings.options,
+        schemes: ["http", "https"],
+        urlValues: { url throws(ConfigError) in
+            var values = try Plugin<any CacheStorage>.queryValues(url)
+            values["url"] = .string(url.text.split(separator: "?", maxSplits: 1)[0].description)
+            return values
+        }
+    ) { settings, context in
+        let text = try settings.required("url", "which server? (https://host/prefix)")
+        let url = try StoreURL(parsing: text)
+        guard ["http", "https"].contains(url.scheme), let host = url.host else {
+            throw ConfigError(settings.location, key: "url", "expected http(s)://host[:port]/prefix, found '\(text)'")
+        }
+        let authority = host + (url.port.map { ":\($0)" } ?? "")
+        let base = URLParts(scheme: url.scheme, authority: authority,
+                            path: url.path.isEmpty ? "/" : url.path)
+        let (connect, io) = try TransferSettings.timeouts(settings)
+        return HTTPStorage(base: base, authorizer: try authorizer(settings, host: host), connectTimeout: connect,
+                           ioTimeout: io, spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
+                           spoolDirectory: try TransferSettings.spoolDirectory(settings))
+    }
+
+    private static func authorizer(_ settings: PluginSettings, host: String) throws(ConfigError) -> HTTPAuthorizer {
+        if let file = try settings.path("bearer-token-file") {
+            guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConfigError(settings.location, key: "bearer-token-file", "cannot read \(file)")
+            }
+            return HTTPAuthorizer(bearerToken: token.trimmingCharacters(in: .whitespacesAndNewlines), netrc: nil)
+        }
+        let netrcFile = try settings.path("netrc-file") ?? expandingTilde("~/.netrc")
+        let netrc = (try? String(contentsOfFile: netrcFile, encoding: .utf8)).map(Netrc.init(parsing:))
+        return HTTPAuthorizer(bearerToken: nil, netrc: netrc?.entry(for: host))
+    }
+}
+
+/// The `s3` storage: `s3://bucket?region=…&endpoint=host:port&scheme=http`.
+public enum S3Cache {
+    public static let plugin = Plugin<any CacheStorage>(
+        kind: .storage, name: "s3", summary: "a binary cache in an S3 bucket (AWS or compatible), SigV4-signed",
+        options: [
+            PluginOption("bucket", "string", "the bucket (s3://bucket)"),
+            PluginOption("region", "string", default: "us-east-1", "the bucket's region"),
+            PluginOption("endpoint", "string", default: "s3.REGION.amazonaws.com", "host[:port] of an S3-compatible server (path-style)"),
+            PluginOption("scheme", "string", default: "https", "http for a server without TLS"),
+            PluginOption("profile", "string", "the ~/.aws/credentials profile (default: the AWS_* variables, else AWS_PROFILE or default)"),
+            PluginOption("multipart-threshold", "size", default: "100MiB", "NARs larger than this are uploaded in parts"),
+            PluginOption("part-size", "size", default: "8MiB", "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
+        ] + TransferSettings.options,
+        schemes: ["s3"],
+        urlValues: { url throws(ConfigError) in
+            var values = try Plugin<any CacheStorage>.queryValues(url)
+            guard let bucket = url.host, !bucket.isEmpty else { throw ConfigError("store URL '\(url)'", "an s3:// URL needs a bucket: s3://bucket") }
+            values["bucket"] = .string(bucket)
+            return values
+        }
+    ) { settings, context in
+        let bucket = try settings.required("bucket", "which bucket?")
+        let region = try settings.string("region") ?? "us-east-1"
+        let scheme = try settings.string("scheme") ?? "https"
+        guard ["http", "https"].contains(scheme) else { throw ConfigError(settings.location, key: "scheme", "must be http or https") }
+        var endpoint = try settings.string("endpoint") ?? "s3.\(region).amazonaws.com"
+        if let range = endpoint.range(of: "://") {  // a full URL, as newer Nix writes it
+            endpoint = String(endpoint[range.upperBound...])
+        }
+        let credentials = try AWSCredentials.find(profile: try settings.string("profile"), location: settings.location)
+        let partSize = try settings.size("part-size") ?? 8 << 20
+        guard partSize >= 5 << 20 else { throw ConfigError(settings.location, key: "part-size", "S3 parts are at least 5MiB") }
+        let (connect, io) = try TransferSettings.timeouts(settings)
+        return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
+                         signer: SigV4(accessKey: credentials.accessKey, secretKey: credentials.secretKey, region: region),
+                         sessionToken: credentials.sessionToken,
+                         multipartThreshold: UInt64(try settings.size("multipart-threshold") ?? 100 << 20),
+                         partSize: UInt64(partSize), connectTimeout: connect, ioTimeout: io,
+                         spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
+                         spoolDirectory: try TransferSettings.spoolDirectory(settings))
+    }
+}

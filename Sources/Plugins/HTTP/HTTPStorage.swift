@@ -1,0 +1,60 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import NIOHTTP1
+
+/// A binary cache on an HTTP(S) server, read with GET and HEAD and written with PUT (a
+/// WebDAV server, nginx with `dav_methods PUT`, or a cache service), as Nix's `http://`
+/// store does. A NAR is PUT whole once its spool is complete, so the server never sees a
+/// part of one under its final name.
+final class HTTPStorage: CacheStorage {
+    let base: URLParts
+    let transport: HTTPTransport
+    let spoolMemory: Int
+    let spoolDirectory: String
+
+    init(base: URLParts, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
+         spoolMemory: Int, spoolDirectory: String) {
+        self.base = base
+        transport = HTTPTransport(cache: base.text, authorizer: authorizer, connectTimeout: connectTimeout,
+                                  ioTimeout: ioTimeout)
+        self.spoolMemory = spoolMemory
+        self.spoolDirectory = spoolDirectory
+    }
+
+    var description: String { base.text }
+
+    func read(_ key: String) async throws -> [UInt8]? { try await transport.read(base.appending(key: key)) }
+
+    func exists(_ key: String) async throws -> Bool { try await transport.exists(base.appending(key: key)) }
+
+    func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
+        try await transport.download(base.appending(key: key), into: sink)
+    }
+
+    func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws {
+        try await transport.call(.PUT, base.appending(key: key), headers: [("Content-Type", contentType)], body: .bytes(bytes))
+    }
+
+    func store(_ spool: Spool, as key: String, contentType: String) async throws {
+        try await transport.call(.PUT, base.appending(key: key), headers: [("Content-Type", contentType)],
+                                 body: .spool(spool.chunks(), sha256: try spool.finish()))
+    }
+
+    func close() async { await transport.shutdown() }
+}
+
+/// HTTP authorization: a bearer token, else the `.netrc` entry for the host (basic).
+struct HTTPAuthorizer: RequestAuthorizer {
+    let bearerToken: String?
+    let netrc: Netrc.Entry?
+
+    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws {
+        if let bearerToken {
+            request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(bearerToken)")
+        } else if let netrc, let login = netrc.login {
+            let pair = Data("\(login):\(netrc.password ?? "")".utf8).base64EncodedString()
+            request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(pair)")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Sets what a request needs to be accepted: a bearer token, `.netrc` credentials, or an
+/// S3 signature over its headers and payload hash.
+protocol RequestAuthorizer: Sendable {
+    /// `payloadSHA256` is the lowercase hex SHA-256 of the body (of nothing, for none).
+    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws
+}
+
+/// A request's body: nothing, a few bytes, or part of a spool streamed from memory or disk.
+enum RequestBody {
+    case empty
+    case bytes([UInt8])
+    case spool(SpoolChunks, sha256: Hash)
+
+    static let emptySHA256 = Hash.sha256(of: [])
+
+    var length: UInt64 {
+        switch self {
+        case .empty: 0
+        case .bytes(let bytes): UInt64(bytes.count)
+        case .spool(let chunks, _): chunks.length
+        }
+    }
+
+    var sha256: Hash {
+        switch self {
+        case .empty: RequestBody.emptySHA256
+        case .bytes(let bytes): Hash.sha256(of: bytes)
+        case .spool(_, let hash): hash
+        }
+    }
+
+    var clientBody: HTTPClientRequest.Body? {
+        switch self {
+        case .empty: nil
+        case .bytes(let bytes): .bytes(ByteBuffer(bytes: bytes))
+        case .spool(let chunks, _):
+            .stream(chunks.map { ByteBuffer(bytes: $0) }, length: .known(Int64(chunks.length)))
+        }
+    }
+}
+
+/// The parts of a request URL that signing and messages need.
+struct URLParts: Sendable {
+    var scheme: String
+    /// `host` or `host:port`, as the Host header carries it.
+    var authority: String
+    /// Already percent-encoded, starting with `/`.
+    var path: String
+    /// Decoded names and values.
+    var query: [(String, String)] = []
+
+    var text: String {
+        let encoded = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
+        return "\(scheme)://\(authority)\(path)" + (encoded.isEmpty ? "" : "?\(encoded)")
+    }
+
+    /// The same URL with `key` (a cache-relative name) appended to the path.
+    func appending(key: String, query: [(String, String)] = []) -> URLParts {
+        URLParts(scheme: scheme, authority: authority,
+                 path: (path.hasSuffix("/") ? path : path + "/") + SigV4.encode(key, keepSlash: true), query: query)
+    }
+}
+
+/// An HTTP(S) client for one cache: requests with timeouts and authorization, statuses
+/// turned into answers (404 and 403 are "absent" for reads, as in Nix) or errors that
+/// say what the server said.
+final class HTTPTransport: Sendable {
+    let client: HTTPClient
+    let authorizer: (any RequestAuthorizer)?
+    /// The name for messages: `https://cache.example.org`, `s3://bucket`.
+    let cache: String
+    /// The longest a small file (a narinfo) may be.
+    static let smallFileLimit = 16 << 20
+
+    init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration) {
+        self.cache = cache
+        self.authorizer = authorizer
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds),
+                                      read: .milliseconds(ioTimeout.milliseconds),
+                                      write: .milliseconds(ioTimeout.milliseconds))
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Sends a request; the response is the caller's to read to its end.
+    func send(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)] = [],
+              body: RequestBody = .empty) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url.text)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if body.length > 0 || method == .PUT || method == .POST {
+            request.headers.replaceOrAdd(name: "Content-Length", value: String(body.length))
+        }
+        request.body = body.clientBody
+        try authorizer?.authorize(&request, url: url, payloadSHA256: body.sha256.encoded(.base16))
+        do {
+            return try await client.execute(request, deadline: .distantFuture)
+        } catch {
+            throw HTTPError(cache: cache, request: "\(method) \(url.path)", reason: describe(error))
+        }
+    }
+
+    /// The body of a small file, nil when absent.
+    func read(_ url: URLParts) async throws -> [UInt8]? {
+        let response = try await send(.GET, url)
+        if [.notFound, .forbidden].contains(response.status) { return nil }
+        try await expectSuccess(response, "GET", url)
+        return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
+    }
+
+    func exists(_ url: URLParts) async throws -> Bool {
+        let response = try await send(.HEAD, url)
+        if [.notFound, .forbidden].contains(response.status) { return false }
+        try await expectSuccess(response, "HEAD", url)
+        return true
+    }
+
+    func download(_ url: URLParts, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
+        let response = try await send(.GET, url)
+        if [.notFound, .forbidden].contains(response.status) {
+            throw CacheStorageError.notFound(url.path, in: cache)
+        }
+        try await expectSuccess(response, "GET", url)
+        do {
+            for try await buffer in response.body {
+                try await sink(Array(buffer.readableBytesView)[...])
+            }
+        } catch let error as HTTPClientError {
+            throw HTTPError(cache: cache, request: "GET \(url.path)", reason: describe(error))
+        }
+    }
+
+    /// Sends a request whose answer must be a success; returns the body of the answer.
+    @discardableResult
+    func call(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)] = [],
+              body: RequestBody = .empty) async throws -> HTTPClientResponse {
+        let response = try await send(method, url, headers: headers, body: body)
+        try await expectSuccess(response, method.rawValue, url)
+        return response
+    }
+
+    /// Throws, with the status and the start of the server's explanation, unless 2xx.
+    func expectSuccess(_ response: HTTPClientResponse, _ method: String, _ url: URLParts) async throws {
+        guard !(200..<300).contains(response.status.code) else { return }
+        let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+        throw HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
+                        reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text))
+    }
+
+    func shutdown() async { try? await client.shutdown() }
+
+    private func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as HTTPClientError where error == .connectTimeout: "no connection within connect-timeout"
+        case let error as HTTPClientError where error == .readTimeout: "the server sent nothing within io-timeout"
+        case let error as HTTPClientError where error == .writeTimeout: "the server took nothing within io-timeout"
+        default: "\(error)"
+        }
+    }
+}
+
+/// An HTTP request that failed: which cache, which request, and what the server said.
+struct HTTPError: Error, CustomStringConvertible {
+    let cache: String
+    let request: String
+    var status: Int? = nil
+    let reason: String
+
+    var description: String { "\(cache): \(request): \(reason)" }
+
+    /// The interesting part of an error body: S3's `<Code>` and `<Message>`, or the text.
+    static func explanation(_ body: String) -> String {
+        func element(_ name: String) -> String? {
+            guard let start = body.range(of: "<\(name)>"), let end = body.range(of: "</\(name)>", range: start.upperBound..<body.endIndex)
+            else { return nil }
+            return String(body[start.upperBound..<end.lowerBound])
+        }
+        if let code = element("Code") { return " (\(code)" + (element("Message").map { ": \($0)" } ?? "") + ")" }
+        let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty || text.hasPrefix("<") ? "" : " (\(text.prefix(200)))"
+    }
+}

@@ -1,0 +1,159 @@
+import AsyncHTTPClient
+import FerryCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A binary cache in an S3 bucket (AWS or any S3-compatible server), addressed path-style
+/// as Nix's `s3://` store does, every request signed with SigV4.
+///
+/// A NAR goes up in one PUT up to `multipartThreshold`, above it in parts read back from
+/// its spool (so a part costs no memory of its own); a failed multipart upload is
+/// aborted, so no part of it stays in the bucket.
+final class S3Storage: CacheStorage {
+    let bucket: String
+    let transport: HTTPTransport
+    let endpoint: URLParts
+    let multipartThreshold: UInt64
+    let minimumPartSize: UInt64
+    let spoolMemory: Int
+    let spoolDirectory: String
+
+    /// S3 allows 10 000 parts; staying at 9 000 leaves room, as attic and niks3 do.
+    static let maxParts: UInt64 = 9000
+    static let minPartSize: UInt64 = 5 << 20
+
+    init(bucket: String, endpoint: URLParts, signer: SigV4, sessionToken: String?, multipartThreshold: UInt64,
+         partSize: UInt64, connectTimeout: Duration, ioTimeout: Duration, spoolMemory: Int, spoolDirectory: String) {
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.multipartThreshold = multipartThreshold
+        minimumPartSize = max(partSize, S3Storage.minPartSize)
+        self.spoolMemory = spoolMemory
+        self.spoolDirectory = spoolDirectory
+        transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(signer: signer, sessionToken: sessionToken),
+                                  connectTimeout: connectTimeout, ioTimeout: ioTimeout)
+    }
+
+    var description: String { "s3://\(bucket)" }
+
+    private func url(_ key: String, query: [(String, String)] = []) -> URLParts {
+        endpoint.appending(key: bucket).appending(key: key, query: query)
+    }
+
+    func read(_ key: String) async throws -> [UInt8]? {
+        let response = try await transport.send(.GET, url(key))
+        if response.status == .notFound { return nil }
+        if response.status == .forbidden {
+            // Nix reads 403 as "absent" (an unlistable bucket says so for a missing key),
+            // but a refused signature or key must not pass for an empty cache.
+            let body = String(buffer: try await response.body.collect(upTo: 64 << 10))
+            if S3Storage.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") }) {
+                throw HTTPError(cache: description, request: "GET /\(bucket)/\(key)", status: 403,
+                                reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
+            }
+            return nil
+        }
+        try await transport.expectSuccess(response, "GET", url(key))
+        return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
+    }
+
+    static let authenticationCodes = ["SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken",
+                                      "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "InvalidClientTokenId"]
+
+    func exists(_ key: String) async throws -> Bool { try await transport.exists(url(key)) }
+
+    func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
+        try await transport.download(url(key), into: sink)
+    }
+
+    func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws {
+        try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)], body: .bytes(bytes))
+    }
+
+    func store(_ spool: Spool, as key: String, contentType: String) async throws {
+        let hash = try spool.finish()
+        if spool.size <= multipartThreshold {
+            try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)],
+                                     body: .spool(spool.chunks(), sha256: hash))
+        } else {
+            try await multipartUpload(spool, as: key, contentType: contentType)
+        }
+    }
+
+    /// Parts of at least `minimumPartSize`, large enough that no object needs more than
+    /// `maxParts`, in whole MiB.
+    func partSize(for size: UInt64) -> UInt64 {
+        let needed = (size + S3Storage.maxParts - 1) / S3Storage.maxParts
+        let mib: UInt64 = 1 << 20
+        return max(minimumPartSize, (needed + mib - 1) / mib * mib)
+    }
+
+    private func multipartUpload(_ spool: Spool, as key: String, contentType: String) async throws {
+        let created = try await transport.call(.POST, url(key, query: [("uploads", "")]), headers: [("Content-Type", contentType)])
+        let createdBody = String(buffer: try await created.body.collect(upTo: 1 << 20))
+        guard let uploadID = S3Storage.element("UploadId", in: createdBody) else {
+            throw HTTPError(cache: description, request: "POST /\(bucket)/\(key)?uploads", reason: "no UploadId in the answer")
+        }
+        do {
+            var parts: [(number: Int, etag: String)] = []
+            let size = partSize(for: spool.size)
+            var offset: UInt64 = 0
+            while offset < spool.size {
+                let chunks = spool.chunks(offset: offset, length: min(size, spool.size - offset))
+                let number = parts.count + 1
+                let response = try await transport.call(
+                    .PUT, url(key, query: [("partNumber", String(number)), ("uploadId", uploadID)]),
+                    body: .spool(chunks, sha256: try await chunks.sha256()))
+                guard let etag = response.headers.first(name: "ETag") else {
+                    throw HTTPError(cache: description, request: "PUT part \(number) of /\(bucket)/\(key)", reason: "no ETag in the answer")
+                }
+                _ = try await response.body.collect(upTo: 1 << 20)
+                parts.append((number, etag))
+                offset += chunks.length
+            }
+            let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\($0.etag)</ETag></Part>" }.joined()
+            let completion = try await transport.call(
+                .POST, url(key, query: [("uploadId", uploadID)]), headers: [("Content-Type", "application/xml")],
+                body: .bytes(Array("<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>".utf8)))
+            // S3 can answer 200 and still report an error in the body.
+            let body = String(buffer: try await completion.body.collect(upTo: 1 << 20))
+            if body.contains("<Error>") {
+                throw HTTPError(cache: description, request: "POST /\(bucket)/\(key)?uploadId", reason: "completion failed\(HTTPError.explanation(body))")
+            }
+        } catch {
+            _ = try? await transport.send(.DELETE, url(key, query: [("uploadId", uploadID)]))
+            throw error
+        }
+    }
+
+    static func element(_ name: String, in xml: String) -> String? {
+        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex)
+        else { return nil }
+        return String(xml[start.upperBound..<end.lowerBound])
+    }
+
+    func close() async { await transport.shutdown() }
+}
+
+/// Signs every request with SigV4: adds `Host`, `x-amz-date`, `x-amz-content-sha256`
+/// (and the session token), then `Authorization` over all of them and `Content-Type`.
+struct S3Authorizer: RequestAuthorizer {
+    let signer: SigV4
+    let sessionToken: String?
+
+    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws {
+        let timestamp = SigV4.timestamp(Date())
+        request.headers.replaceOrAdd(name: "Host", value: url.authority)
+        request.headers.replaceOrAdd(name: "x-amz-date", value: timestamp)
+        request.headers.replaceOrAdd(name: "x-amz-content-sha256", value: payloadSHA256)
+        if let sessionToken { request.headers.replaceOrAdd(name: "x-amz-security-token", value: sessionToken) }
+        let signed = request.headers.filter { name, _ in
+            let lower = name.lowercased()
+            return lower == "host" || lower == "content-type" || lower.hasPrefix("x-amz-")
+        }
+        let canonical = SigV4.Request(method: request.method.rawValue, path: url.path, query: url.query,
+                                      headers: signed.map { ($0.name, $0.value) }, payloadHash: payloadSHA256)
+        request.headers.replaceOrAdd(name: "Authorization", value: signer.authorization(canonical, timestamp: timestamp))
+    }
+}

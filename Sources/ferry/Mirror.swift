@@ -1,0 +1,104 @@
+import ArgumentParser
+import FerryBuiltinPlugins
+import FerryCore
+import Foundation
+
+/// `ferry mirror`: paths from one binary cache into another store or cache, checked
+/// against trusted keys on the way in, signed on the way out.
+struct Mirror: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy store paths from a binary cache to another cache or store.",
+        discussion: """
+            --from is a binary cache: file:///dir, http(s)://host/prefix, or
+            s3://bucket?region=…&endpoint=host:port&scheme=http (credentials from
+            AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials, profile=NAME).
+            --to is any store URL copy-closure takes; secret-key=FILE adds Ferry's signature
+            and keeps the ones the paths have.
+
+            Every path needs a signature by a --trusted-public-key (as nix.conf writes them:
+            cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=); a path without one is
+            refused before a byte is copied. --no-check-sigs copies without checking.
+            NarHash and NarSize are checked in every case. When --to wants the compression
+            the source has, the compressed bytes are copied as they are.
+
+            Only the paths named are copied unless --closure is given. --shard I/N keeps the
+            paths whose hash falls in shard I of N: N machines given 1/N … N/N mirror one list
+            between them, each path once, without talking to each other.
+
+            Exit status: 0 when every path is at the destination, 1 when some failed, 2 for
+            usage or configuration errors.
+
+            Example:
+              ferry mirror --from https://cache.example.org \\
+                --trusted-public-key cache.example.org-1:… --paths-from wanted.txt \\
+                --to 's3://mirror?region=eu-west-1&secret-key=/etc/ferry/mirror.sec'
+            """)
+
+    @Option(help: "The binary cache to copy from.")
+    var from: String
+
+    @Option(help: "The cache or store to copy to.")
+    var to: String
+
+    @Option(help: ArgumentHelp("Read store paths from FILE, one per line (- for standard input; # starts a comment).",
+                               valueName: "file"))
+    var pathsFrom: String?
+
+    @Flag(help: "Copy everything the paths reference too.")
+    var closure = false
+
+    @Option(help: ArgumentHelp("Copy only the paths in shard I of N, such as 2/3.", valueName: "I/N"))
+    var shard: String?
+
+    @Option(help: "Store paths in flight at once (default: 4).")
+    var jobs: Int?
+
+    @Option(help: "The memory budget, such as 512MiB or 4GiB (default: 1GiB).")
+    var memoryLimit: String?
+
+    @OptionGroup var options: RunOptions
+
+    @Argument(help: "Store paths to copy.")
+    var paths: [String] = []
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+        if paths.isEmpty && pathsFrom == nil { throw ValidationError("name the paths to copy, or give --paths-from FILE") }
+    }
+
+    func run() async throws {
+        var all = paths
+        var selection = PathSelection(closure: closure)
+        do {
+            if let pathsFrom { all += try Mirror.readPaths(pathsFrom) }
+            selection.shard = try shard.map { text throws(ConfigError) in try Shard(parsing: text) }
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        try await runPipeline({
+            var raw = PipelineConfig.Raw.commandLine(memory: memoryLimit, jobs: jobs)
+            try raw.setSource(url: from, registry: .builtIn)
+            try raw.setBackend(url: to, registry: .builtIn)
+            return raw
+        }, paths: all, selection: selection, options: options)
+    }
+
+    /// Store paths listed one per line; blank lines and `#` comments are skipped.
+    static func readPaths(_ file: String) throws -> [String] {
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw ConfigError("--paths-from \(file)", "cannot read the file")
+            }
+            data = contents
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
+            let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                .trimmingCharacters(in: .whitespaces)
+            return text.isEmpty ? nil : text
+        }
+    }
+}
