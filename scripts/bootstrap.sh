@@ -25,6 +25,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The S3 server the tests run (moto checks SigV4 signatures) and the client that reads it back.
+if ! python3 -c 'import moto.server, boto3, flask_cors' 2>/dev/null; then
+  echo "bootstrap: installing moto[server] and boto3 from PyPI" >&2
+  python3 -m pip install -q 'moto[server]' boto3
+fi
+
 # Nix runs daemonless for root (NIX_REMOTE=local, set by the Makefile); the store must exist.
 mkdir -p /nix/store /nix/var/nix
 command -v swift >/dev/null || { echo "bootstrap: swift is not on PATH (this project needs Swift 6.1 or later)" >&2; exit 1; }

@@ -1,0 +1,179 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+
+/// A binary cache written and signed by real `nix copy` (xz, Nix's default), with the
+/// test closure in it: what every mirror test reads from.
+enum NixWrittenCache {
+    static let made: Result<(path: String, publicKey: String), any Error> = Result {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory().path
+        try run(["nix-store", "--generate-binary-cache-key", "nix-src-1", dir + "/src.sec", dir + "/src.pub"])
+        try run(["nix", "copy", "--to", "file://\(dir)/cache?secret-key=\(dir)/src.sec", top.path])
+        return (dir + "/cache", try String(contentsOfFile: dir + "/src.pub", encoding: .utf8))
+    }
+}
+
+@Suite("ferry mirror against nginx, S3 and Nix", Peers.nix, Peers.requiring("/usr/sbin/nginx"), .serialized)
+struct MirrorAgainstPeersTests {
+    private func mirrorKey(in dir: TemporaryDirectory) throws -> (secret: String, public: String) {
+        let secret = dir.path + "/mirror.sec", publicFile = dir.path + "/mirror.pub"
+        try run([ferryBinary, "keys", "generate", "--name", "ferry-mirror-1", "--secret-file", secret, "--public-file", publicFile])
+        return (secret, try String(contentsOfFile: publicFile, encoding: .utf8))
+    }
+
+    @Test("a Nix-written cache served by nginx mirrors into a file cache both keys verify, and into WebDAV that nix copy reads back")
+    func nginxMirror() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let nginx = try Nginx.start(serving: source)
+        defer { nginx.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (secret, mirrorKey) = try mirrorKey(in: dir)
+
+        let cache = dir.path + "/mirror"
+        let output = try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)",
+                              "--to", "file://\(cache)?secret-key=\(secret)", "--trusted-public-key", sourceKey,
+                              "--closure", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        for key in [sourceKey, mirrorKey] {
+            try run(["nix", "store", "verify", "--store", "file://\(cache)", "-r", top.path, "--trusted-public-keys", key])
+        }
+
+        try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)",
+                 "--to", "http://127.0.0.1:\(nginx.davPort)/", "--trusted-public-key", sourceKey, "--closure", top.path])
+        let root = dir.path + "/root"
+        try run(["nix", "copy", "--from", "http://127.0.0.1:\(nginx.davPort)", "--to", root, top.path,
+                 "--trusted-public-keys", sourceKey])
+        #expect(Set(try run(["nix", "path-info", "--store", root, "-r", top.path]).lines) == Set(all.map(\.path)))
+        try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
+    }
+
+    @Test("the destination wants the source's compression: the NAR files are copied byte for byte")
+    func passThrough() throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/mirror"
+        try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)?compression=xz",
+                 "--trusted-public-key", sourceKey, "--closure", top.path])
+        let copied = try FileManager.default.contentsOfDirectory(atPath: cache + "/nar")
+        #expect(!copied.isEmpty)
+        for name in copied {
+            #expect(FileManager.default.contentsEqual(atPath: "\(cache)/nar/\(name)", andPath: "\(source)/nar/\(name)"), "\(name)")
+        }
+    }
+
+    @Test("a wrong trusted key refuses every path and writes nothing")
+    func wrongKey() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, _) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (_, strangerKey) = try mirrorKey(in: dir)
+        let cache = dir.path + "/mirror"
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)",
+                              "--trusted-public-key", strangerKey, "--closure", top.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("0 copied, 0 already there, \(all.count) failed"), "\(output.stderr)")
+        #expect(output.stderr.contains("no signature by a trusted key"))
+        #expect(!FileManager.default.fileExists(atPath: cache), "the destination was touched")
+
+        let unsaid = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)", top.path], check: false)
+        #expect(unsaid.status == 2)
+        #expect(unsaid.stderr.contains("--trusted-public-key"), "\(unsaid.stderr)")
+    }
+
+    @Test("--shard 1/3, 2/3 and 3/3 together copy every path exactly once")
+    func shards() throws {
+        let (_, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let list = dir.path + "/paths"
+        try all.map(\.path).joined(separator: "\n").write(toFile: list, atomically: true, encoding: .utf8)
+        var copied: [String] = []
+        for shard in 1...3 {
+            let cache = "\(dir.path)/shard\(shard)"
+            try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)",
+                     "--trusted-public-key", sourceKey, "--paths-from", list, "--shard", "\(shard)/3"])
+            copied += ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.hasSuffix(".narinfo") }
+        }
+        #expect(copied.sorted() == all.map { "\($0.hashPart).narinfo" }.sorted())
+    }
+}
+
+@Suite("ferry mirror into an S3 server that checks signatures", Peers.nix, Peers.requiring("python3"), .serialized)
+struct MirrorToS3Tests {
+    @Test("every object read back from S3 has the right bytes: Nix verifies the downloaded cache with both keys")
+    func mirrorToS3() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let secret = dir.path + "/mirror.sec", publicFile = dir.path + "/mirror.pub"
+        try run([ferryBinary, "keys", "generate", "--name", "ferry-s3-1", "--secret-file", secret, "--public-file", publicFile])
+
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url("secret-key=\(secret)&compression=zstd"),
+                              "--trusted-public-key", sourceKey, "--closure", top.path], environment: s3.environment())
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        let copy = dir.path + "/downloaded"
+        let keys = try s3.download(into: copy).map(\.key)
+        #expect(keys.contains("nix-cache-info"))
+        #expect(keys.filter { $0.hasSuffix(".narinfo") }.count == all.count)
+        for key in [sourceKey, try String(contentsOfFile: publicFile, encoding: .utf8)] {
+            try run(["nix", "store", "verify", "--store", "file://\(copy)", "-r", top.path, "--trusted-public-keys", key])
+        }
+
+        // A second run finds everything there.
+        let again = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
+                             "--trusted-public-key", sourceKey, "--closure", top.path], environment: s3.environment())
+        #expect(again.stderr.contains("0 copied, \(all.count) already there"), "\(again.stderr)")
+    }
+
+    @Test("a wrong secret key is a clear authentication error, and nothing is written")
+    func wrongSecret() throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
+                              "--trusted-public-key", sourceKey, "--closure", top.path],
+                             environment: s3.environment(secret: "not-the-secret"), check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("SignatureDoesNotMatch"), "\(output.stderr)")
+        #expect(output.stderr.contains("the access key or secret is wrong"), "\(output.stderr)")
+        #expect(!output.stderr.contains("not-the-secret"), "the secret appeared in a message")
+        #expect(try s3.download(into: dir.path + "/downloaded").isEmpty)
+    }
+
+    @Test("a NAR above the multipart threshold arrives whole")
+    func multipart() throws {
+        let big = try NixStore.bigPath.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try run([ferryBinary, "copy-closure", "--to", s3.url("compression=none&multipart-threshold=8MiB&part-size=5MiB"),
+                              "--memory-limit", "32MiB", "-v", big.path], environment: s3.environment())
+        #expect(output.stderr.contains("1 copied"), "\(output.stderr)")
+        let copy = dir.path + "/downloaded"
+        let objects = try s3.download(into: copy)
+        try run(["nix", "store", "verify", "--store", "file://\(copy)", "--no-trust", big.path])
+        // 48 MiB in parts of at least 5 MiB: S3 gives a multipart object the ETag md5-N.
+        let narETag = objects.first { $0.key.hasPrefix("nar/") }?.etag ?? ""
+        #expect(narETag.hasSuffix("-10"), "\(objects)")
+        let nars = try FileManager.default.contentsOfDirectory(atPath: copy + "/nar")
+        #expect(nars.count == 1)
+        let size = try FileManager.default.attributesOfItem(atPath: "\(copy)/nar/\(nars[0])")[.size] as? Int
+        let narSize = try NixStore.dump(big.path).count
+        #expect(size == narSize)
+    }
+}
