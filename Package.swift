@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "FerryPluginTests",
             dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2",
-                           "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore", "FerryTestSupport"],
+                           "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore", "FerryHTTP", "FerryTestSupport"],
             path: "Tests/FerryPluginTests",
             swiftSettings: strict),
         .testTarget(

@@ -41,7 +41,7 @@ final class HTTPStorage: CacheStorage {
                                  body: .spool(spool.chunks(), sha256: try spool.finish()))
     }
 
-    func close() async { await transport.shutdown() }
+    func close() async {}
 }
 
 /// HTTP authorization: a bearer token, else the `.netrc` entry for the host (basic).

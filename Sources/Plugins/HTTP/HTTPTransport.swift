@@ -3,6 +3,7 @@ import FerryCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Sets what a request needs to be accepted: a bearer token, `.netrc` credentials, or an
 /// S3 signature over its headers and payload hash.
@@ -81,13 +82,27 @@ final class HTTPTransport: Sendable {
     init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration) {
         self.cache = cache
         self.authorizer = authorizer
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds),
-                                      read: .milliseconds(ioTimeout.milliseconds),
-                                      write: .milliseconds(ioTimeout.milliseconds))
-        configuration.decompression = .disabled
-        configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        client = HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout)
+    }
+
+    /// Clients live as long as the process, one per pair of timeouts, and are shared by
+    /// every cache that uses them: a client must be shut down before it is released, and
+    /// a cache that failed half-way through being opened would otherwise release one.
+    private static let clients = Mutex<[[Int64]: HTTPClient]>([:])
+
+    private static func client(connectTimeout: Duration, ioTimeout: Duration) -> HTTPClient {
+        clients.withLock { clients in
+            let key = [connectTimeout.milliseconds, ioTimeout.milliseconds]
+            if let client = clients[key] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.timeout = .init(connect: .milliseconds(key[0]), read: .milliseconds(key[1]),
+                                          write: .milliseconds(key[1]))
+            configuration.decompression = .disabled
+            configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[key] = client
+            return client
+        }
     }
 
     /// Sends a request; the response is the caller's to read to its end.
@@ -155,7 +170,6 @@ final class HTTPTransport: Sendable {
                         reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text))
     }
 
-    func shutdown() async { try? await client.shutdown() }
 
     private func describe(_ error: any Error) -> String {
         switch error {

@@ -133,7 +133,7 @@ final class S3Storage: CacheStorage {
         return String(xml[start.upperBound..<end.lowerBound])
     }
 
-    func close() async { await transport.shutdown() }
+    func close() async {}
 }
 
 /// Signs every request with SigV4: adds `Host`, `x-amz-date`, `x-amz-content-sha256`
