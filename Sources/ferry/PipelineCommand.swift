@@ -64,6 +64,11 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     } catch let error as StorePathError {
         printError(error.description)
         throw ExitCode(2)
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        printError("\(error)")
+        throw ExitCode(1)
     }
     let quiet = options.quiet
     let summary: RunSummary

@@ -5,22 +5,26 @@ import Foundation
 import Glibc
 #endif
 
-/// Real nginx on two free loopback ports: one serves a folder read-only (a binary cache
-/// as a CDN would), the other takes WebDAV PUTs into a folder of its own.
+/// Real nginx on free loopback ports: one serves a folder read-only (a binary cache as a
+/// CDN would), one takes WebDAV PUTs into a folder of its own, and two more take PUTs only
+/// with credentials: basic (`ferry`/`s3cret`) or a bearer token (`t0ken`).
 final class Nginx: Sendable {
     let dir: String
     let readPort: Int
     let davPort: Int
+    let basicPort: Int
+    let bearerPort: Int
     let davRoot: String
     private let process: ChildProcess
 
     /// Serves `cache` read-only; the WebDAV folder starts empty.
     static func start(serving cache: String) throws -> Nginx {
         let dir = try TemporaryDirectory().path
-        let readPort = try freePort(), davPort = try freePort()
+        let readPort = try freePort(), davPort = try freePort(), basicPort = try freePort(), bearerPort = try freePort()
         let davRoot = dir + "/dav"
         try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/body", withIntermediateDirectories: true)
+        try "ferry:{PLAIN}s3cret\n".write(toFile: dir + "/htpasswd", atomically: true, encoding: .utf8)
         try """
             user root; worker_processes 1; daemon off; pid \(dir)/nginx.pid; error_log \(dir)/error.log;
             events { worker_connections 64; }
@@ -29,23 +33,29 @@ final class Nginx: Sendable {
               server { listen 127.0.0.1:\(readPort); root \(cache); }
               server { listen 127.0.0.1:\(davPort); root \(davRoot); dav_methods PUT DELETE;
                        create_full_put_path on; dav_access user:rw group:r all:r; }
+              server { listen 127.0.0.1:\(basicPort); root \(dir)/basic; dav_methods PUT; create_full_put_path on;
+                       auth_basic "ferry"; auth_basic_user_file \(dir)/htpasswd; }
+              server { listen 127.0.0.1:\(bearerPort); root \(dir)/bearer; dav_methods PUT; create_full_put_path on;
+                       if ($http_authorization != "Bearer t0ken") { return 401; } }
             }
             """.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
         // Kept in the foreground as a child of the tests (Foundation's Process can miss the
         // exit of a daemonising parent while other children start).
         let process = try ChildProcess(arguments: ["/usr/sbin/nginx", "-c", dir + "/nginx.conf", "-p", dir])
-        guard waitForPort(readPort), waitForPort(davPort) else {
+        guard waitForPort(readPort), waitForPort(davPort), waitForPort(basicPort), waitForPort(bearerPort) else {
             process.kill(SIGKILL)
             throw CommandFailed(command: ["nginx"], output: .init(status: 1, stdout: Data(),
                 stderr: (try? String(contentsOfFile: dir + "/error.log", encoding: .utf8)) ?? "nginx did not start"))
         }
-        return Nginx(dir: dir, readPort: readPort, davPort: davPort, davRoot: davRoot, process: process)
+        return Nginx(dir: dir, ports: [readPort, davPort, basicPort, bearerPort], davRoot: davRoot, process: process)
     }
 
-    private init(dir: String, readPort: Int, davPort: Int, davRoot: String, process: ChildProcess) {
+    private init(dir: String, ports: [Int], davRoot: String, process: ChildProcess) {
         self.dir = dir
-        self.readPort = readPort
-        self.davPort = davPort
+        readPort = ports[0]
+        davPort = ports[1]
+        basicPort = ports[2]
+        bearerPort = ports[3]
         self.davRoot = davRoot
         self.process = process
     }

@@ -51,6 +51,30 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
     }
 
+    @Test("PUTs carry .netrc credentials or a bearer token; without them the server's 401 is the error")
+    func httpAuthentication() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let nginx = try Nginx.start(serving: source)
+        defer { nginx.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try "machine 127.0.0.1 login ferry password s3cret\n".write(toFile: dir.path + "/netrc", atomically: true, encoding: .utf8)
+        try "t0ken\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
+        func mirror(to url: String) throws -> CommandOutput {
+            try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", url, "--trusted-public-key", sourceKey,
+                     "--closure", top.path], environment: nixEnvironment.merging(["HOME": dir.path]) { $1 }, check: false)
+        }
+        let refused = try mirror(to: "http://127.0.0.1:\(nginx.basicPort)")
+        #expect(refused.status == 1 && refused.stderr.contains("401"), "\(refused.stderr)")
+        for url in ["http://127.0.0.1:\(nginx.basicPort)?netrc-file=\(dir.path)/netrc",
+                    "http://127.0.0.1:\(nginx.bearerPort)?bearer-token-file=\(dir.path)/token"] {
+            let output = try mirror(to: url)
+            #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(url): \(output.stderr)")
+            #expect(!output.stderr.contains("s3cret") && !output.stderr.contains("t0ken"))
+        }
+    }
+
     @Test("the destination wants the source's compression: the NAR files are copied byte for byte")
     func passThrough() throws {
         let (top, _) = try NixStore.closure.get()
@@ -65,6 +89,42 @@ struct MirrorAgainstPeersTests {
         for name in copied {
             #expect(FileManager.default.contentsEqual(atPath: "\(cache)/nar/\(name)", andPath: "\(source)/nar/\(name)"), "\(name)")
         }
+    }
+
+    @Test("caches Nix wrote with each compression it offers are read, decompressed and checked",
+          arguments: ["xz", "zstd", "bzip2", "none"])
+    func everyCompression(_ compression: String) throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let source = dir.path + "/source"
+        try run(["nix", "copy", "--to", "file://\(source)?compression=\(compression)", top.path])
+        let cache = dir.path + "/mirror"
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)?compression=zstd",
+                              "--no-check-sigs", "--closure", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", "-r", top.path])
+    }
+
+    @Test("a damaged NAR file in the source cache is refused, and nothing is published for it")
+    func damagedSource() throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let copy = dir.path + "/source"
+        try run(["cp", "-r", source, copy])
+        let narinfo = try NarInfo(parsing: String(contentsOfFile: "\(copy)/\(top.hashPart).narinfo", encoding: .utf8))
+        let nar = "\(copy)/\(narinfo.url)"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: nar))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: nar))
+        let cache = dir.path + "/mirror"
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(copy)", "--to", "file://\(cache)",
+                              "--trusted-public-key", sourceKey, "--closure", top.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("failed \(top.path)"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(top.hashPart).narinfo"))
     }
 
     @Test("a wrong trusted key refuses every path and writes nothing")

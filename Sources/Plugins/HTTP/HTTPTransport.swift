@@ -176,7 +176,8 @@ final class HTTPTransport: Sendable {
         case let error as HTTPClientError where error == .connectTimeout: "no connection within connect-timeout"
         case let error as HTTPClientError where error == .readTimeout: "the server sent nothing within io-timeout"
         case let error as HTTPClientError where error == .writeTimeout: "the server took nothing within io-timeout"
-        default: "\(error)"
+        default:
+            "\(error)".contains("Connection refused") ? "connection refused: is the server running, and is the port right?" : "\(error)"
         }
     }
 }
