@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Peak memory of `ferry copy-closure` on a NAR four times larger than --memory-limit.
+# Peak memory of `ferry copy-closure` and `ferry mirror` (into S3, multipart) on a NAR four
+# times larger than --memory-limit.
 # A benchmark, not a test: it prints figures (peak RSS from /usr/bin/time -v, and the
 # limiter's own peak), it asserts nothing.
 #   bench/memory.sh [BUDGET_MIB]     (default 64)
@@ -39,4 +40,30 @@ echo "|------------------------------|--------------|------------|------------|-
 measure "local → file, zstd"  copy-closure --memory-limit "${budget_mib}MiB" --to "file://$work/cache-zstd?compression=zstd"
 measure "local → file, none"  copy-closure --memory-limit "${budget_mib}MiB" --to "file://$work/cache-none?compression=none"
 measure "local → store root"  copy-closure --memory-limit "${budget_mib}MiB" --to "local?root=$work/root"
+
+# Mirroring: Nix writes the source caches; moto's S3 server (checking signatures) takes them.
+nix copy --extra-experimental-features nix-command --to "file://$work/src-zstd?compression=zstd" "$path"
+nix copy --extra-experimental-features nix-command --to "file://$work/src-none?compression=none" "$path"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+INITIAL_NO_AUTH_ACTION_COUNT=4 python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+moto=$!
+trap 'kill $moto 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(python3 -c "
+import boto3, json
+kw = dict(endpoint_url='http://127.0.0.1:$port', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')
+iam = boto3.client('iam', **kw)
+iam.create_user(UserName='bench')
+iam.put_user_policy(UserName='bench', PolicyName='all', PolicyDocument=json.dumps(
+    {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))
+key = iam.create_access_key(UserName='bench')['AccessKey']
+s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:$port', region_name='us-east-1', aws_access_key_id=key['AccessKeyId'],
+             aws_secret_access_key=key['SecretAccessKey'])
+for bucket in ('as-is', 'recompressed'):
+    s3.create_bucket(Bucket=bucket)
+print(key['AccessKeyId'], key['SecretAccessKey'])")
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+s3="endpoint=127.0.0.1:$port&scheme=http&multipart-threshold=16MiB&compression=zstd"
+measure "mirror zstd → S3, as is"     mirror --no-check-sigs --memory-limit "${budget_mib}MiB" --from "file://$work/src-zstd" --to "s3://as-is?$s3"
+measure "mirror none → S3, zstd"      mirror --no-check-sigs --memory-limit "${budget_mib}MiB" --from "file://$work/src-none" --to "s3://recompressed?$s3"
 nix-store --delete "$path" >/dev/null 2>&1 || true
