@@ -20,8 +20,17 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .customLong("no-check-sigs"), help: "Copy paths without checking their signatures.")
     var noCheckSigs = false
 
-    /// Adds the trust flags to a config's top level, where they override the file.
-    func applyTrust(to raw: inout PipelineConfig.Raw) {
+    @Option(help: ArgumentHelp("Attempts per path and per request when a failure may pass (connection lost, timeout, HTTP 5xx or 429); 1 never retries (default 5).",
+                               valueName: "n"))
+    var retries: Int?
+
+    @Option(help: ArgumentHelp("The first wait before a retry, doubling up to 15s, with jitter (default 1s).", valueName: "duration"))
+    var retryDelay: String?
+
+    /// Adds the trust and retry flags to a config's top level, where they override the file.
+    func applyFlags(to raw: inout PipelineConfig.Raw) {
+        if let retries { raw.topLevel.values["retry-attempts"] = .integer(retries) }
+        if let retryDelay { raw.topLevel.values["retry-delay"] = .string(retryDelay) }
         if !trustedPublicKeys.isEmpty {
             raw.topLevel.values["trusted-public-keys"] = .array(trustedPublicKeys.map(ConfigValue.string))
         }
@@ -53,7 +62,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     let storePaths: [StorePath]
     do {
         var raw = try makeRaw()
-        options.applyTrust(to: &raw)
+        options.applyFlags(to: &raw)
         config = try PipelineConfig.build(raw)
         storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) }
         guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
@@ -97,6 +106,8 @@ private func report(_ event: CopyEvent) {
         printError("copied \(path) (\(ByteSize.format(Int(narSize)))\(written), \(String(format: "%.2f", seconds)) s)")
     case .failed(let path, let error):
         printError("failed \(path): \(error)")
+    case .retrying(let path, let attempt, let error, let wait):
+        printError("retrying \(path) in \(String(format: "%.1f", Double(wait.milliseconds) / 1000)) s (attempt \(attempt) failed: \(error))")
     case .skipped, .started, .published, .finished:
         break
     }

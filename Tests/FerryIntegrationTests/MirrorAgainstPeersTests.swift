@@ -190,6 +190,12 @@ struct MirrorToS3Tests {
             try run(["nix", "store", "verify", "--store", "file://\(copy)", "-r", top.path, "--trusted-public-keys", key])
         }
 
+        // And back out of S3, as a source, checked against Ferry's own signature.
+        let back = dir.path + "/back"
+        try run([ferryBinary, "mirror", "--from", s3.url(), "--to", "file://\(back)", "--closure", "--trusted-public-key",
+                 try String(contentsOfFile: publicFile, encoding: .utf8), top.path], environment: s3.environment())
+        try run(["nix", "store", "verify", "--store", "file://\(back)", "-r", top.path, "--trusted-public-keys", sourceKey])
+
         // A second run finds everything there.
         let again = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
                              "--trusted-public-key", sourceKey, "--closure", top.path], environment: s3.environment())

@@ -10,6 +10,8 @@ public struct PipelineConfig: Sendable, Equatable {
     public var limiter: LimiterConfig
     /// Which signatures make a path acceptable (`trusted-public-keys`, `check-signatures`).
     public var trust: TrustConfig
+    /// How transient failures are retried (`retry-attempts`, `retry-delay`, `retry-max-time`).
+    public var retry: RetryPolicy
     public var source: PluginSettings
     /// The codec; a backend that stores raw NARs (a Nix store) ignores it.
     public var codec: PluginSettings
@@ -76,7 +78,8 @@ extension PipelineConfig {
         }
     }
 
-    static let topLevelKeys = ["jobs", "paths", "trusted-public-keys", "check-signatures"]
+    static let topLevelKeys = ["jobs", "paths", "trusted-public-keys", "check-signatures",
+                               "retry-attempts", "retry-delay", "retry-max-time"]
     static let tableNames = ["source", "limiter", "codec", "backend"]
 
     /// The one builder: checks the structure, the limiter, and the plugin names; the
@@ -115,7 +118,7 @@ extension PipelineConfig {
             return settings
         }
         return PipelineConfig(jobs: jobs, paths: paths, limiter: try limiterConfig(limiterTable.settings),
-                              trust: try trustConfig(top),
+                              trust: try trustConfig(top), retry: try retryPolicy(top),
                               source: try stage("source", default: "local"),
                               codec: try stage("codec", default: "zstd"),
                               backend: try stage("backend", default: nil))
@@ -145,6 +148,14 @@ extension PipelineConfig {
     }
 
     private static var tableList: String { tableNames.map { "[\($0)]" }.joined(separator: ", ") }
+
+    private static func retryPolicy(_ top: PluginSettings) throws(ConfigError) -> RetryPolicy {
+        let defaults = RetryPolicy()
+        let attempts = try top.int("retry-attempts") ?? defaults.attempts
+        guard attempts >= 1 else { throw ConfigError(top.location, key: "retry-attempts", "must be 1 (no retry) or more") }
+        return RetryPolicy(attempts: attempts, initialDelay: try top.duration("retry-delay") ?? defaults.initialDelay,
+                           maxDelay: defaults.maxDelay, maxTime: try top.duration("retry-max-time") ?? defaults.maxTime)
+    }
 
     private static func trustConfig(_ top: PluginSettings) throws(ConfigError) -> TrustConfig {
         var keys: [PublicKey] = []

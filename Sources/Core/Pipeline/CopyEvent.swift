@@ -10,5 +10,7 @@ public enum CopyEvent: Sendable {
     /// The path is visible at the destination.
     case published(StorePath)
     case failed(StorePath, String)
+    /// A copy failed in a way that may pass; it starts again from the source after `wait`.
+    case retrying(StorePath, attempt: Int, error: String, wait: Duration)
     case finished(RunSummary)
 }

@@ -13,16 +13,19 @@ public struct Pipeline: Sendable {
     public let jobs: Int
     /// Keys one of whose signatures a path needs; nil when signatures are not checked.
     public let trustedKeys: [PublicKey]?
+    /// How a path whose copy failed transiently is copied again, from the start.
+    public let retry: RetryPolicy
     private let logger: Logger
 
     public init(source: any StoreSource, codec: any Codec, backend: any StoreBackend, limiter: MemoryLimiter,
-                jobs: Int, trustedKeys: [PublicKey]? = nil, logger: Logger) {
+                jobs: Int, trustedKeys: [PublicKey]? = nil, retry: RetryPolicy = .none, logger: Logger) {
         self.source = source
         self.codec = codec
         self.backend = backend
         self.limiter = limiter
         self.jobs = jobs
         self.trustedKeys = trustedKeys
+        self.retry = retry
         self.logger = logger
     }
 
@@ -35,7 +38,7 @@ public struct Pipeline: Sendable {
     public static func assemble(_ config: PipelineConfig, registry: PluginRegistry,
                                 logger: Logger) async throws -> Pipeline {
         let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory,
-                                    codecs: registry.codecs)
+                                    codecs: registry.codecs, retry: config.retry)
         let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
@@ -55,7 +58,7 @@ public struct Pipeline: Sendable {
         return Pipeline(source: source, codec: codec, backend: backend,
                         limiter: MemoryLimiter(budget: config.limiter.memory, warnAfter: config.limiter.warnAfter,
                                                logger: logger),
-                        jobs: config.jobs, trustedKeys: trustedKeys, logger: logger)
+                        jobs: config.jobs, trustedKeys: trustedKeys, retry: config.retry, logger: logger)
     }
 
     /// The keys to check against, nil when nothing is checked; a source that needs
@@ -177,7 +180,11 @@ public struct Pipeline: Sendable {
             observe(.started(info.path, narSize: info.narSize))
             let began = ContinuousClock.now
             do {
-                let stored = try await copyOne(info)
+                let stored = try await retry.run({ try await copyOne(info) }) { attempt, error, wait in
+                    logger.warning("copy failed, trying again", metadata: [
+                        "path": "\(info.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
+                    observe(.retrying(info.path, attempt: attempt, error: "\(error)", wait: wait))
+                }
                 observe(.stored(info.path, narSize: info.narSize, fileSize: stored.fileSize,
                                 seconds: Double((ContinuousClock.now - began).milliseconds) / 1000))
                 await scheduler.uploaded(stored)

@@ -34,12 +34,16 @@ public struct PluginContext: Sendable {
     /// Every codec plugin, for sources that must decompress what they read (a binary
     /// cache's NARs come in whatever compression it chose).
     public var codecs: [String: Plugin<any Codec>]
+    /// How a plugin retries its own requests (an HTTP GET answered 503).
+    public var retry: RetryPolicy
 
-    public init(logger: Logger, jobs: Int, memoryBudget: Int, codecs: [String: Plugin<any Codec>] = [:]) {
+    public init(logger: Logger, jobs: Int, memoryBudget: Int, codecs: [String: Plugin<any Codec>] = [:],
+                retry: RetryPolicy = .none) {
         self.logger = logger
         self.jobs = jobs
         self.memoryBudget = memoryBudget
         self.codecs = codecs
+        self.retry = retry
     }
 }
 

@@ -53,7 +53,7 @@ public enum HTTPCache {
                             path: url.path.isEmpty ? "/" : url.path)
         let (connect, io) = try TransferSettings.timeouts(settings)
         return HTTPStorage(base: base, authorizer: try authorizer(settings, host: host), connectTimeout: connect,
-                           ioTimeout: io, spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
+                           ioTimeout: io, retry: context.retry, logger: context.logger, spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                            spoolDirectory: try TransferSettings.spoolDirectory(settings))
     }
 
@@ -108,6 +108,7 @@ public enum S3Cache {
                          sessionToken: credentials.sessionToken,
                          multipartThreshold: UInt64(try settings.size("multipart-threshold") ?? 100 << 20),
                          partSize: UInt64(partSize), connectTimeout: connect, ioTimeout: io,
+                         retry: context.retry, logger: context.logger,
                          spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                          spoolDirectory: try TransferSettings.spoolDirectory(settings))
     }

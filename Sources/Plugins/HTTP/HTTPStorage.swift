@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FerryCore
+import Logging
 import Foundation
 import NIOHTTP1
 
@@ -14,10 +15,10 @@ final class HTTPStorage: CacheStorage {
     let spoolDirectory: String
 
     init(base: URLParts, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
-         spoolMemory: Int, spoolDirectory: String) {
+         retry: RetryPolicy, logger: Logger, spoolMemory: Int, spoolDirectory: String) {
         self.base = base
         transport = HTTPTransport(cache: base.text, authorizer: authorizer, connectTimeout: connectTimeout,
-                                  ioTimeout: ioTimeout)
+                                  ioTimeout: ioTimeout, retry: retry, logger: logger)
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
     }

@@ -3,6 +3,7 @@ import FerryCore
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Logging
 import Synchronization
 
 /// Sets what a request needs to be accepted: a bearer token, `.netrc` credentials, or an
@@ -74,14 +75,20 @@ struct URLParts: Sendable {
 final class HTTPTransport: Sendable {
     let client: HTTPClient
     let authorizer: (any RequestAuthorizer)?
+    /// Every request is retried on a connection failure, a timeout, 5xx, 408 or 429.
+    let retry: RetryPolicy
+    let logger: Logger
     /// The name for messages: `https://cache.example.org`, `s3://bucket`.
     let cache: String
     /// The longest a small file (a narinfo) may be.
     static let smallFileLimit = 16 << 20
 
-    init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration) {
+    init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
+         retry: RetryPolicy, logger: Logger) {
         self.cache = cache
         self.authorizer = authorizer
+        self.retry = retry
+        self.logger = logger
         client = HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout)
     }
 
@@ -105,9 +112,25 @@ final class HTTPTransport: Sendable {
         }
     }
 
-    /// Sends a request; the response is the caller's to read to its end.
+    /// Sends a request, again after a transient failure; the response is the caller's to
+    /// read to its end. Bodies come from memory or a spool, so they can be sent again.
     func send(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)] = [],
               body: RequestBody = .empty) async throws -> HTTPClientResponse {
+        try await retry.run({
+            let response = try await sendOnce(method, url, headers: headers, body: body)
+            guard HTTPError.isTransient(status: Int(response.status.code)) else { return response }
+            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            throw HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
+                            reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text),
+                            retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
+        }) { attempt, error, wait in
+            logger.notice("HTTP request failed, trying again", metadata: [
+                "request": "\(method) \(url.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
+        }
+    }
+
+    private func sendOnce(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)],
+                          body: RequestBody) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url.text)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -183,13 +206,24 @@ final class HTTPTransport: Sendable {
 }
 
 /// An HTTP request that failed: which cache, which request, and what the server said.
-struct HTTPError: Error, CustomStringConvertible {
+/// Without a status the connection itself failed (refused, reset, timed out).
+struct HTTPError: TransientError, CustomStringConvertible {
     let cache: String
     let request: String
     var status: Int? = nil
     let reason: String
+    var retryAfter: Duration? = nil
 
     var description: String { "\(cache): \(request): \(reason)" }
+
+    var isTransient: Bool { status.map(HTTPError.isTransient(status:)) ?? true }
+
+    static func isTransient(status: Int) -> Bool { status >= 500 || status == 408 || status == 429 }
+
+    /// `Retry-After` in seconds (the HTTP-date form is read as no hint).
+    static func parseRetryAfter(_ value: String) -> Duration? {
+        Int(value.trimmingCharacters(in: .whitespaces)).map { .seconds(max($0, 0)) }
+    }
 
     /// The interesting part of an error body: S3's `<Code>` and `<Message>`, or the text.
     static func explanation(_ body: String) -> String {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import FerryCore
+import Logging
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -24,7 +25,8 @@ final class S3Storage: CacheStorage {
     static let minPartSize: UInt64 = 5 << 20
 
     init(bucket: String, endpoint: URLParts, signer: SigV4, sessionToken: String?, multipartThreshold: UInt64,
-         partSize: UInt64, connectTimeout: Duration, ioTimeout: Duration, spoolMemory: Int, spoolDirectory: String) {
+         partSize: UInt64, connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
+         logger: Logger = Logger(label: "ferry.s3"), spoolMemory: Int, spoolDirectory: String) {
         self.bucket = bucket
         self.endpoint = endpoint
         self.multipartThreshold = multipartThreshold
@@ -32,7 +34,7 @@ final class S3Storage: CacheStorage {
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
         transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(signer: signer, sessionToken: sessionToken),
-                                  connectTimeout: connectTimeout, ioTimeout: ioTimeout)
+                                  connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger)
     }
 
     var description: String { "s3://\(bucket)" }

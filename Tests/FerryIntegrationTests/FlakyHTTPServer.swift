@@ -1,0 +1,85 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+
+/// A small HTTP server (Python's http.server) that serves a folder for GET, HEAD and PUT
+/// and answers the first `failures` requests for each method and path with `status`
+/// (and `Retry-After`, when given) before behaving: a cache or CDN having a bad moment.
+/// It counts what it failed, so tests can see that retries happened.
+final class FlakyHTTPServer: Sendable {
+    let port: Int
+    let root: String
+    private let process: ChildProcess
+
+    static let script = #"""
+        import http.server, os, sys, threading
+        root, port, failures, status, retry_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+        seen, lock = {}, threading.Lock()
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def flaky(self):
+                key = (self.command, self.path)
+                with lock:
+                    seen[key] = seen.get(key, 0) + 1
+                    fail = seen[key] <= failures
+                    if fail:
+                        with open(os.path.join(root, ".failed"), "a") as log: log.write(f"{self.command} {self.path}\n")
+                if fail:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    if length: self.rfile.read(length)
+                    self.send_response(status)
+                    if retry_after != "-": self.send_header("Retry-After", retry_after)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                return fail
+            def file(self):
+                return os.path.join(root, self.path.lstrip("/").split("?")[0])
+            def do_GET(self, head=False):
+                if self.flaky(): return
+                path = self.file()
+                if not os.path.isfile(path):
+                    self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
+                data = open(path, "rb").read()
+                self.send_response(200); self.send_header("Content-Length", str(len(data))); self.end_headers()
+                if not head: self.wfile.write(data)
+            def do_HEAD(self): self.do_GET(head=True)
+            def do_PUT(self):
+                if self.flaky(): return
+                data = self.rfile.read(int(self.headers["Content-Length"]))
+                path = self.file()
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path + ".part", "wb") as f: f.write(data)
+                os.rename(path + ".part", path)
+                self.send_response(201); self.send_header("Content-Length", "0"); self.end_headers()
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        """#
+
+    /// Serves `root` (created if missing); `retryAfter` in seconds, or nil for no header.
+    static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil) throws -> FlakyHTTPServer {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let port = try freePort()
+        let process = try ChildProcess(arguments: ["python3", "-c", script, root, String(port), String(failures),
+                                                   String(status), retryAfter.map(String.init) ?? "-"])
+        guard waitForPort(port) else {
+            process.kill(SIGKILL)
+            throw CommandFailed(command: ["flaky http server"], output: .init(status: 1, stdout: Data(), stderr: process.stderr))
+        }
+        return FlakyHTTPServer(port: port, root: root, process: process)
+    }
+
+    private init(port: Int, root: String, process: ChildProcess) {
+        self.port = port
+        self.root = root
+        self.process = process
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// The requests it answered with its failure status.
+    var failed: [String] {
+        ((try? String(contentsOfFile: root + "/.failed", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func stop() { process.kill(SIGKILL) }
+}

@@ -1,0 +1,69 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+
+@Suite("transient HTTP failures are retried, permanent ones are not", Peers.nix, Peers.requiring("python3"))
+struct RetryTests {
+    @Test("a source cache answering 500 once to every request: the mirror completes and Nix verifies it")
+    func sourceFailsOnce() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (cache, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try run(["cp", "-r", cache, dir.path + "/served"])
+        let server = try FlakyHTTPServer.start(root: dir.path + "/served", failures: 1, status: 500)
+        defer { server.stop() }
+        let output = try run([ferryBinary, "mirror", "--from", server.url, "--to", "file://\(dir.path)/mirror",
+                              "--trusted-public-key", sourceKey, "--closure", "--retry-delay", "50ms", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        #expect(server.failed.contains("GET /nix-cache-info"))
+        #expect(server.failed.filter { $0.hasPrefix("GET /nar/") }.count == all.count, "every NAR download failed once first")
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/mirror", "-r", top.path, "--trusted-public-keys", sourceKey])
+    }
+
+    @Test("a destination answering 429 with Retry-After: the wait is honoured and the copy completes")
+    func destinationRateLimits() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1, status: 429, retryAfter: 1)
+        defer { server.stop() }
+        let began = Date()
+        let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retry-delay", "10ms", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        #expect(Date().timeIntervalSince(began) >= 1, "Retry-After: 1 was not waited for")
+        #expect(server.failed.contains { $0.hasPrefix("PUT /nar/") })
+        try run(["nix", "store", "verify", "--store", "file://\(server.root)", "--no-trust", "-r", top.path])
+    }
+
+    @Test("a server that always answers 500 fails the run after the bound, with the status in the error")
+    func alwaysFails() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1_000_000, status: 500)
+        defer { server.stop() }
+        let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retries", "3", "--retry-delay", "10ms",
+                              top.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("500"), "\(output.stderr)")
+        let attempts = Dictionary(grouping: server.failed, by: { $0 }).values.map(\.count)
+        #expect(!attempts.isEmpty && attempts.allSatisfy { $0 == 3 }, "each request tried exactly 3 times: \(server.failed)")
+    }
+
+    @Test("a 4xx other than 408 and 429 is not retried")
+    func permanentNotRetried() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1_000_000, status: 400)
+        defer { server.stop() }
+        let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retry-delay", "10ms", top.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("400"), "\(output.stderr)")
+        #expect(!output.stderr.contains("retrying"))
+        let attempts = Dictionary(grouping: server.failed, by: { $0 }).values.map(\.count)
+        #expect(!attempts.isEmpty && attempts.allSatisfy { $0 == 1 }, "\(server.failed)")
+    }
+}
