@@ -49,7 +49,8 @@ struct RetryTests {
         #expect(output.status == 1)
         #expect(output.stderr.contains("500"), "\(output.stderr)")
         let attempts = Dictionary(grouping: server.failed, by: { $0 }).values.map(\.count)
-        #expect(!attempts.isEmpty && attempts.allSatisfy { $0 == 3 }, "each request tried exactly 3 times: \(server.failed)")
+        // Requests in flight beside the one that gave up are cancelled, so they may have had fewer.
+        #expect(attempts.max() == 3 && attempts.allSatisfy { $0 <= 3 }, "no request tried more than 3 times: \(server.failed)")
     }
 
     @Test("a 4xx other than 408 and 429 is not retried")
