@@ -12,6 +12,9 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only errors and the summary.")
     var quiet = false
 
+    @Flag(help: "Write events to stdout as JSON, one object per line (README lists them); everything else goes to stderr.")
+    var json = false
+
     @Option(name: .customLong("trusted-public-key"),
             help: ArgumentHelp("A key whose signature makes a path acceptable, NAME:BASE64 as in nix.conf's trusted-public-keys (repeatable).",
                                valueName: "key"))
@@ -57,6 +60,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         return handler
     }
     let logger = Logger(label: "ferry")
+    let reporter = RunReporter(quiet: options.quiet, json: options.json)
     let config: PipelineConfig
     let pipeline: Pipeline
     let storePaths: [StorePath]
@@ -67,52 +71,31 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) }
         guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
         pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
-    } catch let error as ConfigError {
-        printError(error.description)
-        throw ExitCode(2)
-    } catch let error as StorePathError {
-        printError(error.description)
-        throw ExitCode(2)
     } catch let error as ValidationError {
         throw error
     } catch {
-        printError("\(error)")
-        throw ExitCode(1)
+        throw reporter.stop(error)
     }
-    let quiet = options.quiet
+    let ticker = reporter.tick { await pipeline.limiter.statistics().currentlyWaiting }
+    defer { ticker?.cancel() }
     let summary: RunSummary
     do {
-        summary = try await pipeline.run(paths: storePaths, selection: selection) { event in
-            if !quiet { report(event) }
-        }
-    } catch let error as ConfigError {
-        printError(error.description)
-        throw ExitCode(2)
+        summary = try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
     } catch {
-        printError("\(error)")
-        throw ExitCode(1)
+        throw reporter.stop(error)
     }
-    printError(summary.rendered)
+    ticker?.cancel()
+    reporter.finish(summary.rendered)
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
 }
 
-/// One line on stderr per path, as the copy goes.
-private func report(_ event: CopyEvent) {
-    switch event {
-    case .planned(let closure, let toCopy, let skipped, let bytes):
-        printError("copying \(toCopy) of \(closure) paths (\(skipped) already there), \(ByteSize.format(Int(bytes))) of NARs")
-    case .stored(let path, let narSize, let fileSize, let seconds):
-        let written = fileSize.map { " → \(ByteSize.format(Int($0)))" } ?? ""
-        printError("copied \(path) (\(ByteSize.format(Int(narSize)))\(written), \(String(format: "%.2f", seconds)) s)")
-    case .failed(let path, let error):
-        printError("failed \(path): \(error)")
-    case .retrying(let path, let attempt, let error, let wait):
-        printError("retrying \(path) in \(String(format: "%.1f", Double(wait.milliseconds) / 1000)) s (attempt \(attempt) failed: \(error))")
-    case .skipped, .started, .published, .finished:
-        break
+extension RunReporter {
+    /// Reports an error that ends the run and gives the exit code for it: 2 for the
+    /// config, bad store paths and usage, 1 for everything else.
+    func stop(_ error: any Error) -> ExitCode {
+        let usage = error is ConfigError || error is StorePathError
+        let code: Int32 = usage ? 2 : 1
+        fail("\(error)", exitCode: code)
+        return ExitCode(code)
     }
-}
-
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -5,8 +5,11 @@ public enum CopyEvent: Sendable {
     case planned(closure: Int, toCopy: Int, skipped: Int, narBytes: UInt64)
     case skipped(StorePath)
     case started(StorePath, narSize: UInt64)
-    /// A NAR is stored (not yet published): its sizes, and how long it took.
-    case stored(StorePath, narSize: UInt64, fileSize: UInt64?, seconds: Double)
+    /// A NAR is stored (not yet published): its sizes and hashes, how long it took, and
+    /// how much of that it waited for memory.
+    case stored(StoredNar, seconds: Double, memoryWait: Double)
+    /// A copy waited for the limiter before it could start.
+    case memoryWaited(StorePath, bytes: Int, seconds: Double)
     /// The path is visible at the destination.
     case published(StorePath)
     case failed(StorePath, String)

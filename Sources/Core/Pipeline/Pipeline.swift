@@ -180,13 +180,13 @@ public struct Pipeline: Sendable {
             observe(.started(info.path, narSize: info.narSize))
             let began = ContinuousClock.now
             do {
-                let stored = try await retry.run({ try await copyOne(info) }) { attempt, error, wait in
+                let (stored, waited) = try await retry.run({ try await copyOne(info, observe: observe) }) { attempt, error, wait in
                     logger.warning("copy failed, trying again", metadata: [
                         "path": "\(info.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
                     observe(.retrying(info.path, attempt: attempt, error: "\(error)", wait: wait))
                 }
-                observe(.stored(info.path, narSize: info.narSize, fileSize: stored.fileSize,
-                                seconds: Double((ContinuousClock.now - began).milliseconds) / 1000))
+                observe(.stored(stored, seconds: Double((ContinuousClock.now - began).milliseconds) / 1000,
+                                memoryWait: Double(waited.milliseconds) / 1000))
                 await scheduler.uploaded(stored)
             } catch is CancellationError {
                 throw CancellationError()
@@ -227,9 +227,16 @@ public struct Pipeline: Sendable {
 
     /// Streams one NAR from the source through the check and the codec into the backend,
     /// holding its memory from the limiter. Nothing of it is visible until `commit`.
-    private func copyOne(_ info: PathInfo) async throws -> StoredNar {
+    /// Returns the stored NAR and how long it waited for its memory.
+    private func copyOne(_ info: PathInfo, observe: @Sendable (CopyEvent) -> Void) async throws -> (StoredNar, Duration) {
         let form = await passThroughForm(info)
-        return try await limiter.withReservation(memoryPerCopy(info, passThrough: form), for: info.path.path) {
+        let bytes = memoryPerCopy(info, passThrough: form)
+        let asked = ContinuousClock.now
+        return try await limiter.withReservation(bytes, for: info.path.path) {
+            let waited = ContinuousClock.now - asked
+            if waited >= .milliseconds(1) {
+                observe(.memoryWaited(info.path, bytes: bytes, seconds: Double(waited.milliseconds) / 1000))
+            }
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
             do {
                 let check = NarCheckSink(NarCheck(expected: info, buildListing: backend.wantsNarListing))
@@ -241,7 +248,7 @@ public struct Pipeline: Sendable {
                 let listing = try check.finish()
                 var stored = try await writer.commit()
                 stored.listing = listing
-                return stored
+                return (stored, waited)
             } catch {
                 await writer.abort()
                 throw error

@@ -1,0 +1,125 @@
+import FerryCore
+import Foundation
+import Synchronization
+
+/// Where a run's events go: a line per path on stderr (unless `--quiet`), one JSON object
+/// per line on stdout with `--json` (and nothing else there), and, when stderr is a
+/// terminal, a status line kept at the bottom: paths done of all, bytes in and out, rate,
+/// time left, and copies waiting for memory.
+final class RunReporter: Sendable {
+    private let human: Bool
+    private let json: Bool
+    private let progress: Bool
+    private let state = Mutex(Progress())
+
+    private struct Progress {
+        var total = 0, done = 0, failed = 0, waiting = 0
+        var narTotal: UInt64 = 0, narDone: UInt64 = 0, fileDone: UInt64 = 0
+        var start = ContinuousClock.now
+        var statusShown = false
+    }
+
+    init(quiet: Bool, json: Bool) {
+        human = !quiet
+        self.json = json
+        progress = !quiet && isatty(2) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    func handle(_ event: CopyEvent) {
+        if json { writeStdout(event.jsonLine) }
+        state.withLock { state in
+            record(event, in: &state)
+            if human, let line = RunReporter.line(for: event) { emit(line, state: &state) }
+        }
+    }
+
+    /// Redraws the status line four times a second until cancelled; `waiting` reads how
+    /// many copies wait for memory right now.
+    func tick(waiting: @escaping @Sendable () async -> Int) -> Task<Void, Never>? {
+        guard progress else { return nil }
+        return Task {
+            while !Task.isCancelled {
+                let count = await waiting()
+                state.withLock { state in
+                    state.waiting = count
+                    draw(&state)
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+    }
+
+    /// Clears the status line, then prints `text` (the summary, an error) on stderr.
+    func finish(_ text: String) {
+        state.withLock { state in emit(text, state: &state, redraw: false) }
+    }
+
+    /// A run that could not start or stopped early: on stderr, and as an `error` event.
+    func fail(_ text: String, exitCode: Int32) {
+        if json { writeStdout(CopyEvent.jsonLine(["event": "error", "error": text, "exit_code": Int(exitCode)])) }
+        finish(text)
+    }
+
+    private func record(_ event: CopyEvent, in state: inout Progress) {
+        switch event {
+        case .planned(_, let toCopy, _, let bytes):
+            state.total = toCopy
+            state.narTotal = bytes
+            state.start = .now
+        case .stored(let nar, _, _):
+            state.done += 1
+            state.narDone += nar.info.narSize
+            state.fileDone += nar.fileSize ?? nar.info.narSize
+        case .failed:
+            state.failed += 1
+        default:
+            break
+        }
+    }
+
+    private static func line(for event: CopyEvent) -> String? {
+        switch event {
+        case .planned(let closure, let toCopy, let skipped, let bytes):
+            "copying \(toCopy) of \(closure) paths (\(skipped) already there), \(ByteSize.format(Int(bytes))) of NARs"
+        case .stored(let nar, let seconds, _):
+            "copied \(nar.info.path) (\(ByteSize.format(Int(nar.info.narSize)))"
+                + (nar.fileSize.map { " → \(ByteSize.format(Int($0)))" } ?? "") + ", \(String(format: "%.2f", seconds)) s)"
+        case .failed(let path, let error):
+            "failed \(path): \(error)"
+        case .retrying(let path, let attempt, let error, let wait):
+            "retrying \(path) in \(String(format: "%.1f", Double(wait.milliseconds) / 1000)) s (attempt \(attempt) failed: \(error))"
+        case .skipped, .started, .published, .finished, .memoryWaited:
+            nil
+        }
+    }
+
+    private func emit(_ text: String, state: inout Progress, redraw: Bool = true) {
+        var out = state.statusShown ? "\r\u{1B}[K" : ""
+        state.statusShown = false
+        out += text + "\n"
+        writeStderr(out)
+        if redraw { draw(&state) }
+    }
+
+    private func draw(_ state: inout Progress) {
+        guard progress, state.total > 0 else { return }
+        let seconds = max(Double((ContinuousClock.now - state.start).milliseconds) / 1000, 0.001)
+        let rate = Double(state.narDone) / seconds
+        var line = "[\(state.done + state.failed)/\(state.total) paths] \(ByteSize.format(Int(state.narDone)))"
+            + " in → \(ByteSize.format(Int(state.fileDone))) out, \(ByteSize.format(Int(rate)))/s"
+        if rate > 0, state.narDone < state.narTotal {
+            let left = Int(Double(state.narTotal - state.narDone) / rate)
+            line += ", ETA \(left / 60):\(String(format: "%02d", left % 60))"
+        }
+        if state.failed > 0 { line += ", \(state.failed) failed" }
+        if state.waiting > 0 { line += ", \(state.waiting) waiting for memory" }
+        writeStderr("\r\u{1B}[K" + line)
+        state.statusShown = true
+    }
+}
+
+func writeStderr(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+
+func writeStdout(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+func printError(_ text: String) { writeStderr(text + "\n") }

@@ -1,0 +1,69 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+
+@Suite("--json events and the progress display", Peers.nix, Peers.requiring("script"))
+struct ReportingTests {
+    @Test("--json: stdout is only JSON events, one per line, that tell the whole run")
+    func jsonEvents() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try run([ferryBinary, "copy-closure", "--json", "--to", "file://\(dir.path)/cache", top.path])
+        let events = try output.lines.map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        }
+        let kinds = events.map { $0["event"] as? String ?? "?" }
+        #expect(kinds.first == "plan" && kinds.last == "summary", "\(kinds)")
+        #expect(kinds.filter { $0 == "copied" }.count == all.count)
+        #expect(kinds.filter { $0 == "published" }.count == all.count)
+        let copied = events.filter { $0["event"] as? String == "copied" }
+        for event in copied {
+            let path = try StorePath(try #require(event["path"] as? String))
+            let narinfo = try NarInfo(parsing: String(contentsOfFile: "\(dir.path)/cache/\(path.hashPart).narinfo", encoding: .utf8))
+            #expect(event["nar_hash"] as? String == narinfo.info.narHash.description)
+            #expect(event["file_hash"] as? String == narinfo.fileHash?.description)
+            #expect((event["nar_size"] as? NSNumber)?.uint64Value == narinfo.info.narSize)
+            #expect(event["seconds"] is NSNumber && event["memory_wait_seconds"] is NSNumber)
+        }
+        let summary = try #require(events.last)
+        #expect(summary["copied"] as? Int == all.count)
+        #expect(summary["exit_code"] as? Int == 0)
+        #expect((summary["failed"] as? [Any])?.isEmpty == true)
+        #expect(output.stderr.contains("\(all.count) copied"), "the human summary goes to stderr")
+
+        let again = try run([ferryBinary, "copy-closure", "--json", "--to", "file://\(dir.path)/cache", top.path])
+        #expect(again.lines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
+        }.filter { $0 == "skipped" }.count == all.count)
+    }
+
+    @Test("--json: a run that cannot start says so as an error event with its exit code")
+    func jsonError() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try run([ferryBinary, "copy-closure", "--json", "--from", "file://\(dir.path)/none", "--to",
+                              "file://\(dir.path)/cache", "--no-check-sigs", "/nix/store/00000000000000000000000000000000-x"],
+                             check: false)
+        #expect(output.status == 1)
+        let event = try #require(try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any])
+        #expect(event["event"] as? String == "error")
+        #expect((event["error"] as? String)?.contains("nix-cache-info") == true)
+        #expect(event["exit_code"] as? Int == 1)
+    }
+
+    @Test("on a terminal, a status line shows paths done of all and bytes in and out; not when piped")
+    func progressOnTerminal() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let command = "\(ferryBinary) copy-closure --to file://\(dir.path)/cache \(top.path)"
+        let terminal = try run(["script", "-qec", command, "/dev/null"], environment: nixEnvironment.merging(["TERM": "xterm"]) { $1 })
+        #expect(terminal.text.contains("[\(all.count)/\(all.count) paths]"), "\(terminal.text)")
+        #expect(terminal.text.contains(" in → ") && terminal.text.contains(" out, "))
+        #expect(terminal.text.contains("\u{1B}[K"), "the line is redrawn in place")
+        let piped = try run([ferryBinary, "copy-closure", "--to", "file://\(dir.path)/cache2", top.path])
+        #expect(!piped.stderr.contains("paths]") && !piped.stderr.contains("\u{1B}"))
+    }
+}
