@@ -78,14 +78,17 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     }
     let ticker = reporter.tick { await pipeline.limiter.statistics().currentlyWaiting }
     defer { ticker?.cancel() }
+    let run = Task { try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) } }
+    let stop = StopSignals { run.cancel() }
     let summary: RunSummary
     do {
-        summary = try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
+        summary = try await run.value
     } catch {
         throw reporter.stop(error)
     }
     ticker?.cancel()
     reporter.finish(summary.rendered)
+    if let signal = stop.received { throw ExitCode(128 + signal) }
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,11 +8,42 @@ import Darwin
 /// Files that appear whole or not at all: written under a temporary name unique to this
 /// process and this write, flushed to disk, then renamed into place.
 public enum AtomicFile {
-    /// A name beside `path` that no other process or write uses: `.<name>.ferry-<pid>-<random>`.
+    /// A name beside `path` that no other process or write uses:
+    /// `.<name>.ferry-<host>-<pid>-<random>`. The host and process say whose it is, so a
+    /// later run can tell a dead run's leftovers from a live writer's file.
     public static func temporaryName(for path: String) -> String {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
         let random = UInt64.random(in: 0...UInt64.max)
-        return String(path[..<slash]) + ".\(path[slash...]).ferry-\(getpid())-\(String(random, radix: 16))"
+        return String(path[..<slash]) + ".\(path[slash...]).ferry-\(hostTag)-\(getpid())-\(String(random, radix: 16))"
+    }
+
+    /// This machine's name, made safe for a file name.
+    static let hostTag: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let safe = name.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" }
+        return safe.isEmpty ? "host" : String(safe)
+    }()
+
+    /// Removes temporary files in `directory` left by runs that died (SIGKILL, a crash, a
+    /// power cut): those of this host whose process is gone, and any older than a day
+    /// (another machine's, on a shared folder). Live writers' files are never touched.
+    /// Returns the names removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String, now: Date = Date()) -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.filter { name in
+            guard name.hasPrefix("."), let marker = name.range(of: ".ferry-", options: .backwards) else { return false }
+            let fields = name[marker.upperBound...].split(separator: "-")
+            guard fields.count == 3, let pid = Int32(fields[1]) else { return false }
+            let path = directory + "/" + name
+            let mine = fields[0] == hostTag
+            let dead = mine && kill(pid, 0) != 0 && errno == ESRCH
+            var info = stat()
+            let old = stat(path, &info) == 0 && now.timeIntervalSince1970 - Double(info.st_mtim.tv_sec) > 86_400
+            return (dead || (!mine && old)) && unlink(path) == 0
+        }
     }
 
     /// Writes `bytes` to `path` atomically (replacing what is there).

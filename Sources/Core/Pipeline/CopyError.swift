@@ -6,6 +6,8 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
     case referenceFailed(StorePath, reference: StorePath)
     /// No signature on the path is by a trusted key: it is refused before any byte moves.
     case untrusted(StorePath, source: String)
+    /// The run was stopped (SIGINT, SIGTERM) before the path was copied.
+    case interrupted(StorePath)
     /// The source does not have a requested path.
     case notInSource([StorePath], source: String)
 
@@ -17,6 +19,8 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
             "\(path): not published because its reference \(reference) failed"
         case .untrusted(let path, let source):
             "\(path): refused, no signature by a trusted key (from \(source)); give its key with --trusted-public-key, or --no-check-sigs"
+        case .interrupted(let path):
+            "\(path): not copied, the run was interrupted"
         case .notInSource(let paths, let source):
             "not valid in \(source): " + paths.map(\.path).joined(separator: ", ")
         }

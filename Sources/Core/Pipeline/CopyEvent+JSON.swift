@@ -48,6 +48,7 @@ extension RunSummary {
          "compression_ratio": compressionRatio.map { $0 as Any } ?? NSNull(),
          "seconds": Double(wallTime.milliseconds) / 1000, "memory_budget_bytes": limiter.budget,
          "memory_peak_bytes": limiter.peak, "memory_waits": limiter.waits,
-         "memory_wait_seconds": Double(limiter.totalWaited.milliseconds) / 1000, "exit_code": Int(exitCode)]
+         "memory_wait_seconds": Double(limiter.totalWaited.milliseconds) / 1000, "exit_code": Int(exitCode),
+         "interrupted": interrupted]
     }
 }

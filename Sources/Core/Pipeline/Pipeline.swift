@@ -108,6 +108,7 @@ public struct Pipeline: Sendable {
         do {
             var summary = try await copy(paths, selection: selection, observe: observe)
             summary.wallTime = clock.now - start
+            summary.interrupted = Task.isCancelled
             summary.limiter = await limiter.statistics()
             await close()
             observe(.finished(summary))
@@ -176,7 +177,11 @@ public struct Pipeline: Sendable {
     /// Takes paths from the scheduler and copies them until none is left.
     private func worker(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async throws -> [StoredNar] {
         while let info = await scheduler.nextCopy() {
-            try Task.checkCancellation()
+            // Interrupted: every path left fails at once, so the publisher can finish.
+            guard !Task.isCancelled else {
+                await scheduler.failed(info.path, CopyError.interrupted(info.path))
+                continue
+            }
             observe(.started(info.path, narSize: info.narSize))
             let began = ContinuousClock.now
             do {
@@ -189,7 +194,8 @@ public struct Pipeline: Sendable {
                                 memoryWait: Double(waited.milliseconds) / 1000))
                 await scheduler.uploaded(stored)
             } catch is CancellationError {
-                throw CancellationError()
+                // The writer was aborted on the way out: nothing of it is left.
+                await scheduler.failed(info.path, CopyError.interrupted(info.path))
             } catch {
                 logger.error("copy failed", metadata: ["path": "\(info.path)", "error": "\(error)"])
                 observe(.failed(info.path, "\(error)"))
@@ -261,6 +267,7 @@ public struct Pipeline: Sendable {
         let filter: any ByteFilter = backend.storesCompressedNars
             ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
         try await source.streamNar(of: info) { chunk in
+            try Task.checkCancellation()
             try await check.write(chunk)
             try await filter.write(chunk)
         }
@@ -275,6 +282,7 @@ public struct Pipeline: Sendable {
             return try await recompress(info, to: writer, check: check)
         }
         try await compressed.streamStoredNar(of: info) { chunk in
+            try Task.checkCancellation()
             try await decoder.write(chunk)
             try await writer.write(chunk)
         }

@@ -11,6 +11,8 @@ public struct RunSummary: Sendable {
     public var fileBytes: UInt64 = 0
     public var wallTime = Duration.zero
     public var limiter = LimiterStatistics()
+    /// The run was stopped by a signal; the paths it did not finish are among `failed`.
+    public var interrupted = false
 
     public init() {}
 
@@ -25,7 +27,8 @@ public struct RunSummary: Sendable {
     /// The summary a person reads at the end of a run.
     public var rendered: String {
         let seconds = Double(wallTime.milliseconds) / 1000
-        var lines = ["\(copied) copied, \(skipped) already there, \(failed.count) failed (closure of \(closureSize)) in \(String(format2(seconds))) s"]
+        var lines = interrupted ? ["interrupted: copies in flight were aborted, nothing half-written is left"] : []
+        lines += ["\(copied) copied, \(skipped) already there, \(failed.count) failed (closure of \(closureSize)) in \(String(format2(seconds))) s"]
         if copied > 0 {
             var line = "\(ByteSize.format(Int(narBytes))) of NARs"
             if let ratio = compressionRatio { line += " written as \(ByteSize.format(Int(fileBytes))) (ratio \(format2(ratio)))" }

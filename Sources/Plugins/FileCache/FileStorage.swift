@@ -18,10 +18,12 @@ public struct FileStorage: CacheStorage {
     public var spoolMemory: Int { 0 }
     public var spoolDirectory: String { root + "/nar" }
 
-    /// Creates the cache folder and its `nar/`.
+    /// Creates the cache folder and its `nar/`,
+    /// and removes what runs that died left in them.
     public func prepareForWriting() async throws {
-        for dir in [root, root + "/nar"] where mkdir(dir, 0o755) != 0 && currentErrno() != EEXIST {
-            throw SystemError("mkdir", dir)
+        for dir in [root, root + "/nar"] {
+            guard mkdir(dir, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", dir) }
+            AtomicFile.removeStaleTemporaries(in: dir)
         }
     }
 

@@ -22,8 +22,11 @@ enum TransferSettings {
         min(try settings.size("buffer-size") ?? 8 << 20, context.memoryBudget / (2 * max(context.jobs, 1)))
     }
 
+    /// The spool folder, cleared of what runs that died left there.
     static func spoolDirectory(_ settings: PluginSettings) throws(ConfigError) -> String {
-        try settings.path("spool-dir") ?? getenvString("TMPDIR") ?? "/tmp"
+        let directory = try settings.path("spool-dir") ?? getenvString("TMPDIR") ?? "/tmp"
+        AtomicFile.removeStaleTemporaries(in: directory)
+        return directory
     }
 }
 

@@ -124,7 +124,10 @@ final class S3Storage: CacheStorage {
                 throw HTTPError(cache: description, request: "POST /\(bucket)/\(key)?uploadId", reason: "completion failed\(HTTPError.explanation(body))")
             }
         } catch {
-            _ = try? await transport.send(.DELETE, url(key, query: [("uploadId", uploadID)]))
+            // In a task of its own: an interrupted run's task is cancelled, and the abort
+            // must still reach the server.
+            let abort = url(key, query: [("uploadId", uploadID)])
+            await Task { _ = try? await transport.send(.DELETE, abort) }.value
             throw error
         }
     }

@@ -1,0 +1,129 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults injected from outside into real copies: signals to Ferry, a full disk, a source
+/// that lies about its NAR. After each, the cache holds nothing half-written.
+@Suite("faults: signals, a full disk, a lying source", Peers.nix, .serialized)
+struct FaultTests {
+    /// Every narinfo in `cache` has its NAR, whose bytes match FileHash and FileSize.
+    private func expectConsistent(_ cache: String, _ comment: Comment? = nil) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []
+        for name in names where name.hasSuffix(".narinfo") {
+            let narinfo = try NarInfo(parsing: String(contentsOfFile: "\(cache)/\(name)", encoding: .utf8))
+            let data = FileManager.default.contents(atPath: "\(cache)/\(narinfo.url)")
+            #expect(data != nil, "\(name) points to a missing NAR. \(comment?.rawValue ?? "")")
+            guard let data else { continue }
+            #expect(UInt64(data.count) == narinfo.fileSize && Hash.sha256(of: Array(data)) == narinfo.fileHash,
+                    "\(name): the NAR does not match. \(comment?.rawValue ?? "")")
+        }
+    }
+
+    private func temporaries(_ cache: String) -> [String] {
+        [cache, cache + "/nar"].flatMap { dir in
+            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".ferry-") }
+        }
+    }
+
+    @Test("SIGTERM mid-copy: exit 143, the summary says interrupted, no temporary and no narinfo is left; a rerun completes")
+    func sigterm() async throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/cache"
+        // xz at level 9 takes seconds over 48 MiB of random bytes: time to be interrupted.
+        let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=xz&compression-level=9",
+                                                 big.path], environment: nixEnvironment)
+        var midCopy = false
+        for _ in 0..<200 where !midCopy {
+            midCopy = !temporaries(cache).isEmpty
+            if !midCopy { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(midCopy, "no temporary NAR appeared")
+        ferry.kill(SIGTERM)
+        let status = await ferry.wait(within: .seconds(20))  // a raw wait status
+        #expect(status.map { $0 & 0x7f == 0 && $0 >> 8 == 143 } == true, "exited \(String(describing: status)): \(ferry.stderr)")
+        #expect(ferry.stderr.contains("interrupted"), "\(ferry.stderr)")
+        #expect(temporaries(cache).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
+        try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=zstd", big.path])
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", big.path])
+    }
+
+    @Test("SIGKILL at random moments, 20 times: every narinfo has its NAR with the right bytes; a rerun completes and cleans up")
+    func sigkill() async throws {
+        let (top, all) = try NixStore.closure.get()
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/cache"
+        var generator = SystemRandomNumberGenerator()
+        for round in 1...20 {
+            let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--jobs", "2", "--to", "file://\(cache)?compression=zstd&compression-level=9",
+                                                     big.path, top.path], environment: nixEnvironment)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 20...900, using: &generator)))
+            ferry.kill(SIGKILL)
+            _ = await ferry.wait(within: .seconds(10))
+            try expectConsistent(cache, "round \(round)")
+        }
+        try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=zstd", big.path, top.path])
+        try expectConsistent(cache)
+        #expect(temporaries(cache).isEmpty, "a rerun removes what killed runs left: \(temporaries(cache))")
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", "-r", big.path, top.path])
+        #expect(all.allSatisfy { FileManager.default.fileExists(atPath: "\(cache)/\($0.hashPart).narinfo") })
+    }
+
+    @Test("a full disk: a clear error, no narinfo without its NAR, no temporary left",
+          .enabled(if: getuid() == 0 || Peers.inCI, "mounting a tmpfs needs root"))
+    func diskFull() throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/small"
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        try run(["mount", "-t", "tmpfs", "-o", "size=8M", "tmpfs", cache])
+        defer { _ = try? run(["umount", "-l", cache]) }
+        let output = try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=none", big.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("No space left on device"), "\(output.stderr)")
+        #expect(output.stderr.contains(big.path))
+        #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
+        #expect(temporaries(cache).isEmpty, "\(temporaries(cache))")
+        try expectConsistent(cache)
+    }
+
+    @Test("a source that sends a NAR other than the one it advertised: the path is rejected and nothing is published")
+    func lyingSource() throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // nix-store --serve with one byte of its output flipped, 4 MiB in: inside the NAR's blob.
+        let liar = dir.path + "/lying-nix-store"
+        try """
+            #!/usr/bin/env python3
+            import os, subprocess, sys
+            child = subprocess.Popen(["nix-store"] + sys.argv[1:], stdout=subprocess.PIPE, bufsize=0)
+            seen = 0
+            while True:
+                data = os.read(child.stdout.fileno(), 1 << 16)
+                if not data: break
+                if seen <= (4 << 20) < seen + len(data):
+                    data = bytearray(data); data[(4 << 20) - seen] ^= 0xFF; data = bytes(data)
+                seen += len(data)
+                os.write(1, data)
+            sys.exit(child.wait())
+            """.write(toFile: liar, atomically: true, encoding: .utf8)
+        chmod(liar, 0o755)
+        let cache = dir.path + "/cache"
+        let output = try run([ferryBinary, "copy-closure", "--from", "local?program=\(liar)", "--to", "file://\(cache)",
+                              big.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("NarHash"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache + "/nar")) ?? []).isEmpty)
+    }
+}
