@@ -7,7 +7,7 @@ export NIX_REMOTE := local
 export NIX_CONFIG := sandbox = false
 export LC_ALL := C.UTF-8
 
-.PHONY: bootstrap build test test-unit demo clean
+.PHONY: bootstrap build test test-unit fuzz demo clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -15,9 +15,15 @@ bootstrap:
 build: bootstrap
 	swift build
 
+# Every test, then each fuzz target for 30 s (libFuzzer; a finding fails the run).
 test: bootstrap
 	swift build --build-tests
 	swift test --skip-build
+	scripts/fuzz.sh 30
+
+# The fuzz targets for longer: FUZZ_SECONDS each (default 600).
+fuzz: bootstrap
+	scripts/fuzz.sh $${FUZZ_SECONDS:-600}
 
 test-unit: bootstrap
 	swift test --filter FerryCoreTests
@@ -26,4 +32,4 @@ demo: build
 	scripts/demo.sh
 
 clean:
-	rm -rf .build demo-cache demo-work
+	rm -rf .build .build-fuzz demo-cache demo-work fuzz/findings

@@ -20,7 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, each behind a shim header.
@@ -37,7 +36,6 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             path: "Sources/Core",
             swiftSettings: strict),
@@ -75,6 +73,10 @@ let package = Package(
             ],
             path: "Sources/ferry",
             swiftSettings: strict),
+
+        // libFuzzer targets for the parsers of untrusted input (`make fuzz`); built plainly,
+        // a tool that replays inputs.
+        .executableTarget(name: "ferry-fuzz", dependencies: ["FerryCore"], path: "Fuzz", swiftSettings: strict),
 
         // Helpers every test target shares: temporary directories, running commands.
         .target(name: "FerryTestSupport", path: "Tests/FerryTestSupport", swiftSettings: strict),

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import FerryCore
 
@@ -117,5 +118,83 @@ struct PipelineConfigTests {
         #expect(try config.codec.int("level") == 9)
         #expect(try config.codec.int("threads") == 0)
         #expect(config.backend["compression"] == nil)
+    }
+
+    /// Inputs the fuzzer found (fuzz/regressions/config) that made toml++ abort the program.
+    @Test("a table header without its name on its line is an error, not an abort", arguments: [
+        "[\na]\n", "[]\n", "[[\n]]\n", "jobs = 4\n  [ \t\n", "[#x\n",
+    ])
+    func headerWithoutName(text: String) {
+        #expect(throws: ConfigError.self) { try PipelineConfig.parse(toml: text, name: "fuzz.toml") }
+    }
+
+    @Test("every fuzz regression for the config parser is refused cleanly") func fuzzRegressions() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fuzz/regressions/config")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(!files.isEmpty)
+        for file in files {
+            let text = String(decoding: try Data(contentsOf: dir.appendingPathComponent(file)), as: UTF8.self)
+            #expect(throws: ConfigError.self, "\(file)") { try PipelineConfig.parse(toml: text, name: file) }
+        }
+    }
+
+    @Test("arrays across lines and nested arrays still parse") func arraysStillParse() throws {
+        let config = try PipelineConfig.parse(toml: """
+            paths = [
+              "/nix/store/7mdq1d8cg3hkvmfcy5rk6wj0y4zvvv2g-hello-2.12",
+            ]
+            [limiter]
+            [ backend ]
+            plugin = "file"
+            path = "/srv/cache"
+            """, name: "ok.toml")
+        #expect(config.paths.count == 1)
+    }
+
+    @Test("TOML values a config uses: strings with escapes, literal strings, numbers, booleans, arrays across lines")
+    func tomlValues() throws {
+        let raw = try PipelineConfig.raw(toml: #"""
+            # a comment
+            a = "tab\there \"quoted\" \u00e9\U0001F600"   # after a value
+            b = 'C:\literal\path'
+            c = -1_000
+            d = 2.5e3
+            e = true
+            f = [
+              "x",  # one
+              'y',
+            ]
+            g = []
+            "quoted key" = 1
+            [t]
+            h = false
+            """#, name: "v.toml")
+        let top = raw.topLevel.values
+        #expect(top["a"] == .string("tab\there \"quoted\" é😀"))
+        #expect(top["b"] == .string(#"C:\literal\path"#))
+        #expect(top["c"] == .integer(-1000))
+        #expect(top["d"] == .float(2500))
+        #expect(top["e"] == .bool(true))
+        #expect(top["f"] == .array([.string("x"), .string("y")]))
+        #expect(top["g"] == .array([]))
+        #expect(top["quoted key"] == .integer(1))
+        #expect(raw.tables["t"]?.values["h"] == .bool(false))
+    }
+
+    @Test("malformed or unused TOML is an error naming its line", arguments: [
+        ("a = 1\nb = \"open\n", "line 2"), ("a.b = 1\n", "dotted keys"), ("[a.b]\n", "nested tables"),
+        ("[[a]]\n", "arrays of tables"), ("a = {x = 1}\n", "inline tables"), ("a = \"\"\"x\"\"\"\n", "multi-line"),
+        ("a = 1\na = 2\n", "appears twice"), ("[t]\n[t]\n", "appears twice"), ("a = 1 2\n", "line 1"),
+        ("a = [1, 2\n", "not closed"), ("a = 1979-05-27\n", "is not a value"), ("a = \"\\q\"\n", "unknown escape"),
+        ("a = nan\n", "is not a value"), ("= 1\n", "expected a key"), ("a\n", "expected '='"),
+    ])
+    func tomlErrors(text: String, expected: String) {
+        do {
+            _ = try PipelineConfig.raw(toml: text, name: "bad.toml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(error.description.contains(expected), "\(error)")
+            #expect(error.description.hasPrefix("bad.toml line"), "\(error)")
+        }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import TOMLKit
 
 extension PipelineConfig {
     /// Reads a pipeline from a TOML file (see DESIGN.md for its tables).
@@ -25,43 +24,13 @@ extension PipelineConfig {
 
     /// The tables of TOML text, before they are checked, so the command line can add to them.
     public static func raw(toml text: String, name: String) throws(ConfigError) -> Raw {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw ConfigError("\(name) line \(error.source.begin.line)", "\(error.description)")
-        } catch {
-            throw ConfigError(name, "\(error)")
-        }
-        var raw = Raw(topLevel: .init(values: [:], location: name, fromURL: false))
-        for key in table.keys {
-            let value = table[key]!
-            if let subtable = value.table {
-                let location = "\(name) [\(key)]"
-                var values: [String: ConfigValue] = [:]
-                for subkey in subtable.keys {
-                    values[subkey] = try configValue(subtable[subkey]!, at: location, key: subkey)
-                }
-                raw.tables[key] = .init(values: values, location: location, fromURL: false)
-            } else {
-                raw.topLevel.values[key] = try configValue(value, at: name, key: key)
-            }
+        let document = try TOMLReader.read(text, name: name)
+        var raw = Raw(topLevel: .init(values: Dictionary(document.topLevel, uniquingKeysWith: { first, _ in first }),
+                                      location: name, fromURL: false))
+        for table in document.tables {
+            raw.tables[table.name] = .init(values: Dictionary(table.values, uniquingKeysWith: { first, _ in first }),
+                                           location: "\(name) [\(table.name)]", fromURL: false)
         }
         return raw
-    }
-
-    private static func configValue(_ value: TOMLValueConvertible, at location: String, key: String) throws(ConfigError) -> ConfigValue {
-        switch value.type {
-        case .string: return .string(value.string!)
-        case .int: return .integer(value.int!)
-        case .double: return .float(value.double!)
-        case .bool: return .bool(value.bool!)
-        case .array:
-            var items: [ConfigValue] = []
-            for item in value.array! { items.append(try configValue(item, at: location, key: key)) }
-            return .array(items)
-        default:
-            throw ConfigError(location, key: key, "\(value.type) values are not used in a pipeline config")
-        }
     }
 }
