@@ -126,4 +126,43 @@ struct FaultTests {
         #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: cache + "/nar")) ?? []).isEmpty)
     }
+
+    @Test("the local source killed mid-NAR: the error names the path, nothing is published for it; a rerun completes")
+    func localSourceKilled() async throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // nix-store --serve with its output throttled to 8 MB/s, so the kill lands mid-NAR.
+        let slow = dir.path + "/slow-nix-store"
+        try """
+            #!/bin/sh
+            nix-store "$@" | python3 -c '
+            import os, time
+            while True:
+                b = os.read(0, 1 << 16)
+                if not b: break
+                os.write(1, b); time.sleep(len(b) / 8e6)
+            '
+            """.write(toFile: slow, atomically: true, encoding: .utf8)
+        chmod(slow, 0o755)
+        let cache = dir.path + "/cache"
+        let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--retries", "1", "--from", "local?program=\(slow)",
+                                                 "--to", "file://\(cache)?compression=none", big.path], environment: nixEnvironment)
+        var midNar = false
+        for _ in 0..<600 where !midNar {
+            midNar = FileManager.default.enumerator(atPath: cache + "/nar")?.allObjects.contains { name in
+                ((try? FileManager.default.attributesOfItem(atPath: "\(cache)/nar/\(name)")[.size] as? Int) ?? 0) > 4 << 20
+            } ?? false
+            if !midNar { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(midNar, "the copy never got going")
+        for pid in descendants(of: ferry.pid) { kill(pid, SIGKILL) }
+        let status = await ferry.wait(within: .seconds(30))
+        #expect(status.map { $0 >> 8 } == 1, "\(ferry.stderr)")
+        #expect(ferry.stderr.contains(big.path), "\(ferry.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
+        #expect(temporaries(cache).isEmpty)
+        try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=none", big.path])
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", big.path])
+    }
 }

@@ -70,23 +70,7 @@ final class SSHServer: Sendable {
     /// Every process serving this server's sessions (the per-connection sshd and all it
     /// runs), found through the process tree under this test's own listening sshd, never by
     /// name across the machine.
-    func sessionProcesses() -> [Int32] {
-        var children: [Int32: [Int32]] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let rest = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            if rest.count > 1, let parent = Int32(rest[1]) { children[parent, default: []].append(p) }
-        }
-        var found: [Int32] = [], todo = [pid]
-        while let next = todo.popLast() {
-            for child in children[next] ?? [] {
-                found.append(child)
-                todo.append(child)
-            }
-        }
-        return found
-    }
+    func sessionProcesses() -> [Int32] { descendants(of: pid) }
 
     func stop() {
         kill(pid, SIGTERM)
