@@ -31,12 +31,6 @@ struct CopyClosure: AsyncParsableCommand {
     @Option(help: "The store or binary cache to copy to.")
     var to: String?
 
-    @Option(help: "Store paths in flight at once (default: 4, or the config's jobs).")
-    var jobs: Int?
-
-    @Option(help: "The memory budget, such as 512MiB or 4GiB (default: 1GiB, or the config's [limiter]).")
-    var memoryLimit: String?
-
     @Option(help: "A pipeline config file (TOML) to start from; --from, --to and the flags override it.")
     var config: String?
 
@@ -47,18 +41,11 @@ struct CopyClosure: AsyncParsableCommand {
 
     func validate() throws {
         if to == nil && config == nil { throw ValidationError("say where to copy to with --to URL (or a --config file)") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
     }
 
     func run() async throws {
         try await runPipeline({
-            var raw: PipelineConfig.Raw
-            if let config {
-                raw = try PipelineConfig.raw(file: config)
-                raw.override(memory: memoryLimit, jobs: jobs)
-            } else {
-                raw = .commandLine(memory: memoryLimit, jobs: jobs)
-            }
+            var raw = try config.map { try PipelineConfig.raw(file: $0) } ?? .commandLine(memory: nil, jobs: nil)
             if config == nil || from != "local" || raw.tables["source"] == nil {
                 try raw.setSource(url: from, registry: .builtIn)
             }

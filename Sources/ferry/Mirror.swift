@@ -50,19 +50,12 @@ struct Mirror: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Copy only the paths in shard I of N, such as 2/3.", valueName: "I/N"))
     var shard: String?
 
-    @Option(help: "Store paths in flight at once (default: 4).")
-    var jobs: Int?
-
-    @Option(help: "The memory budget, such as 512MiB or 4GiB (default: 1GiB).")
-    var memoryLimit: String?
-
     @OptionGroup var options: RunOptions
 
     @Argument(help: "Store paths to copy.")
     var paths: [String] = []
 
     func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
         if paths.isEmpty && pathsFrom == nil { throw ValidationError("name the paths to copy, or give --paths-from FILE") }
     }
 
@@ -77,7 +70,7 @@ struct Mirror: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try await runPipeline({
-            var raw = PipelineConfig.Raw.commandLine(memory: memoryLimit, jobs: jobs)
+            var raw = PipelineConfig.Raw.commandLine(memory: nil, jobs: nil)
             try raw.setSource(url: from, registry: .builtIn)
             try raw.setBackend(url: to, registry: .builtIn)
             return raw

@@ -12,6 +12,12 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only errors and the summary.")
     var quiet = false
 
+    @Option(help: "Store paths in flight at once (default: 4, or the config's jobs).")
+    var jobs: Int?
+
+    @Option(help: "The memory budget, such as 512MiB or 4GiB (default: 1GiB, or the config's [limiter]).")
+    var memoryLimit: String?
+
     @Flag(help: "Write events to stdout as JSON, one object per line (README lists them); everything else goes to stderr.")
     var json = false
 
@@ -30,8 +36,13 @@ struct RunOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The first wait before a retry, doubling up to 15s, with jitter (default 1s).", valueName: "duration"))
     var retryDelay: String?
 
-    /// Adds the trust and retry flags to a config's top level, where they override the file.
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+    }
+
+    /// Adds the flags to a config, where they override the file.
     func applyFlags(to raw: inout PipelineConfig.Raw) {
+        raw.override(memory: memoryLimit, jobs: jobs)
         if let retries { raw.topLevel.values["retry-attempts"] = .integer(retries) }
         if let retryDelay { raw.topLevel.values["retry-delay"] = .string(retryDelay) }
         if !trustedPublicKeys.isEmpty {

@@ -7,9 +7,7 @@ import FerryCore
 struct CopyClosureAgainstNixTests {
     /// A key pair Ferry generated, and the `ferry` invocation that copies `top` with it.
     private func keys(in dir: TemporaryDirectory) throws -> (secret: String, public: String) {
-        let secret = dir.path + "/key.sec", publicFile = dir.path + "/key.pub"
-        try run([ferryBinary, "keys", "generate", "--name", "ferry-it-1", "--secret-file", secret, "--public-file", publicFile])
-        return (secret, try String(contentsOfFile: publicFile, encoding: .utf8))
+        try ferryKeyPair(named: "ferry-it-1", in: dir)
     }
 
     @discardableResult

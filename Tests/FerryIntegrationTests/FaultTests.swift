@@ -132,19 +132,8 @@ struct FaultTests {
         let big = try NixStore.bigPath.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        // nix-store --serve with its output throttled to 8 MB/s, so the kill lands mid-NAR.
         let slow = dir.path + "/slow-nix-store"
-        try """
-            #!/bin/sh
-            nix-store "$@" | python3 -c '
-            import os, time
-            while True:
-                b = os.read(0, 1 << 16)
-                if not b: break
-                os.write(1, b); time.sleep(len(b) / 8e6)
-            '
-            """.write(toFile: slow, atomically: true, encoding: .utf8)
-        chmod(slow, 0o755)
+        try writeThrottledNixStore(to: slow)
         let cache = dir.path + "/cache"
         let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--retries", "1", "--from", "local?program=\(slow)",
                                                  "--to", "file://\(cache)?compression=none", big.path], environment: nixEnvironment)

@@ -18,9 +18,7 @@ enum NixWrittenCache {
 @Suite("ferry mirror against nginx, S3 and Nix", Peers.nix, Peers.requiring("/usr/sbin/nginx"), .serialized)
 struct MirrorAgainstPeersTests {
     private func mirrorKey(in dir: TemporaryDirectory) throws -> (secret: String, public: String) {
-        let secret = dir.path + "/mirror.sec", publicFile = dir.path + "/mirror.pub"
-        try run([ferryBinary, "keys", "generate", "--name", "ferry-mirror-1", "--secret-file", secret, "--public-file", publicFile])
-        return (secret, try String(contentsOfFile: publicFile, encoding: .utf8))
+        try ferryKeyPair(named: "ferry-mirror-1", in: dir)
     }
 
     @Test("a Nix-written cache served by nginx mirrors into a file cache both keys verify, and into WebDAV that nix copy reads back")
@@ -176,8 +174,7 @@ struct MirrorToS3Tests {
         defer { s3.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let secret = dir.path + "/mirror.sec", publicFile = dir.path + "/mirror.pub"
-        try run([ferryBinary, "keys", "generate", "--name", "ferry-s3-1", "--secret-file", secret, "--public-file", publicFile])
+        let (secret, mirrorKey) = try ferryKeyPair(named: "ferry-s3-1", in: dir)
 
         let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url("secret-key=\(secret)&compression=zstd"),
                               "--trusted-public-key", sourceKey, "--closure", top.path], environment: s3.environment())
@@ -186,14 +183,14 @@ struct MirrorToS3Tests {
         let keys = try s3.download(into: copy).map(\.key)
         #expect(keys.contains("nix-cache-info"))
         #expect(keys.filter { $0.hasSuffix(".narinfo") }.count == all.count)
-        for key in [sourceKey, try String(contentsOfFile: publicFile, encoding: .utf8)] {
+        for key in [sourceKey, mirrorKey] {
             try run(["nix", "store", "verify", "--store", "file://\(copy)", "-r", top.path, "--trusted-public-keys", key])
         }
 
         // And back out of S3, as a source, checked against Ferry's own signature.
         let back = dir.path + "/back"
         try run([ferryBinary, "mirror", "--from", s3.url(), "--to", "file://\(back)", "--closure", "--trusted-public-key",
-                 try String(contentsOfFile: publicFile, encoding: .utf8), top.path], environment: s3.environment())
+                 mirrorKey, top.path], environment: s3.environment())
         try run(["nix", "store", "verify", "--store", "file://\(back)", "-r", top.path, "--trusted-public-keys", sourceKey])
 
         // A second run finds everything there.

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import FerryTestSupport
 import Testing
 
@@ -31,3 +34,27 @@ let ferryBinary: String = {
     }
     return ".build/debug/ferry"
 }()
+
+/// A key pair made by `ferry keys generate` in `dir`: the secret key's file, and the
+/// public key as `trusted-public-keys` takes it.
+func ferryKeyPair(named name: String, in dir: TemporaryDirectory) throws -> (secret: String, public: String) {
+    let secret = "\(dir.path)/\(name).sec", publicFile = "\(dir.path)/\(name).pub"
+    try run([ferryBinary, "keys", "generate", "--name", name, "--secret-file", secret, "--public-file", publicFile])
+    return (secret, try String(contentsOfFile: publicFile, encoding: .utf8))
+}
+
+/// Writes a `nix-store` stand-in to `path` whose output is throttled to 8 MB/s, so that a
+/// fault injected into a copy lands in the middle of a NAR, whatever the machine's speed.
+func writeThrottledNixStore(to path: String) throws {
+    try """
+        #!/bin/sh
+        nix-store "$@" | python3 -c '
+        import os, time
+        while True:
+            b = os.read(0, 1 << 16)
+            if not b: break
+            os.write(1, b); time.sleep(len(b) / 8e6)
+        '
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+    chmod(path, 0o755)
+}

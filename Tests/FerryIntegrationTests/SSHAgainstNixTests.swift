@@ -199,17 +199,7 @@ struct SSHFaultTests {
         // side, so the NAR is produced while it streams: no buffer on the way can already
         // hold its end when the fault comes.
         let slowStore = cache + "-slow-nix-store"
-        try """
-            #!/bin/sh
-            nix-store "$@" | python3 -c '
-            import os, sys, time
-            while True:
-                b = os.read(0, 1 << 16)
-                if not b: break
-                os.write(1, b); time.sleep(len(b) / 8e6)
-            '
-            """.write(toFile: slowStore, atomically: true, encoding: .utf8)
-        chmod(slowStore, 0o755)
+        try writeThrottledNixStore(to: slowStore)
         let config = cache + ".toml"
         try """
             jobs = 1
