@@ -10,23 +10,24 @@ struct Mirror: AsyncParsableCommand {
         abstract: "Copy store paths from a binary cache to another cache or store.",
         discussion: """
             --from is a binary cache: file:///dir, http(s)://host/prefix, or
-            s3://bucket?region=…&endpoint=host:port&scheme=http (credentials from
-            AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials, profile=NAME).
-            --to is any store URL copy-closure takes; secret-key=FILE adds Ferry's signature
-            and keeps the ones the paths have.
+            s3://bucket?region=…&endpoint=host:port&scheme=http, with credentials
+            from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or ~/.aws/credentials
+            (profile=NAME). --to is any store URL copy-closure takes; secret-key=FILE
+            adds Ferry's signature and keeps the ones the paths have.
 
-            Every path needs a signature by a --trusted-public-key (as nix.conf writes them:
-            cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=); a path without one is
-            refused before a byte is copied. --no-check-sigs copies without checking.
-            NarHash and NarSize are checked in every case. When --to wants the compression
-            the source has, the compressed bytes are copied as they are.
+            Every path needs a signature by a --trusted-public-key, written as in
+            nix.conf (cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=);
+            a path without one is refused before a byte is copied. --no-check-sigs
+            copies without checking. NarHash and NarSize are checked in every case.
+            When --to wants the compression the source has, the compressed bytes
+            are copied as they are.
 
-            Only the paths named are copied unless --closure is given. --shard I/N keeps the
-            paths whose hash falls in shard I of N: N machines given 1/N … N/N mirror one list
-            between them, each path once, without talking to each other.
+            Only the paths named are copied unless --closure is given. --shard I/N
+            keeps the paths whose hash falls in shard I of N: N machines given 1/N
+            … N/N mirror one list between them, each path once, without talking.
 
-            Exit status: 0 when every path is at the destination, 1 when some failed, 2 for
-            usage or configuration errors.
+            Exit status: 0 when every path is at the destination, 1 when some
+            failed, 2 for usage or configuration errors, 128+N after signal N.
 
             Example:
               ferry mirror --from https://cache.example.org \\
