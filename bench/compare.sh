@@ -5,14 +5,15 @@
 #   bench/compare.sh                     (RUNS=3 REALISTIC_MIB=1024 SMALL_PATHS=2000 XZ=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export NIX_REMOTE=${NIX_REMOTE:-local} NIX_CONFIG=${NIX_CONFIG:-"sandbox = false"}
+export NIX_REMOTE=${NIX_REMOTE:-local}
+export NIX_CONFIG=$'sandbox = false\nexperimental-features = nix-command'
+
 runs=${RUNS:-3}; realistic_mib=${REALISTIC_MIB:-1024}; small_paths=${SMALL_PATHS:-2000}
 cores=$(nproc)
 ferry=$PWD/.build/release/ferry
 [ -x "$ferry" ] || swift build -c release >/dev/null
 work=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-nix() { command nix --extra-experimental-features nix-command "$@"; }
 
 echo "fixtures: realistic (${realistic_mib} MiB of /usr/lib and /usr/share/doc), ${small_paths} small paths" >&2
 python3 - "$work/realistic" "$realistic_mib" <<'PY'

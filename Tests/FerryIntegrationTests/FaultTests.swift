@@ -38,13 +38,17 @@ struct FaultTests {
         // xz at level 9 takes seconds over 48 MiB of random bytes: time to be interrupted.
         let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=xz&compression-level=9",
                                                  big.path], environment: nixEnvironment)
-        var midCopy = false
-        for _ in 0..<200 where !midCopy {
-            midCopy = !temporaries(cache).isEmpty
-            if !midCopy { try await Task.sleep(for: .milliseconds(25)) }
+        let midCopy = await onOwnThread { [self] in
+            for _ in 0..<1000 {
+                if !temporaries(cache).isEmpty {
+                    ferry.kill(SIGTERM)
+                    return true
+                }
+                usleep(10_000)
+            }
+            return false
         }
         #expect(midCopy, "no temporary NAR appeared")
-        ferry.kill(SIGTERM)
         let status = await ferry.wait(within: .seconds(20))  // a raw wait status
         #expect(status.map { $0 & 0x7f == 0 && $0 >> 8 == 143 } == true, "exited \(String(describing: status)): \(ferry.stderr)")
         #expect(ferry.stderr.contains("interrupted"), "\(ferry.stderr)")
@@ -137,15 +141,9 @@ struct FaultTests {
         let cache = dir.path + "/cache"
         let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--retries", "1", "--from", "local?program=\(slow)",
                                                  "--to", "file://\(cache)?compression=none", big.path], environment: nixEnvironment)
-        var midNar = false
-        for _ in 0..<600 where !midNar {
-            midNar = FileManager.default.enumerator(atPath: cache + "/nar")?.allObjects.contains { name in
-                ((try? FileManager.default.attributesOfItem(atPath: "\(cache)/nar/\(name)")[.size] as? Int) ?? 0) > 4 << 20
-            } ?? false
-            if !midNar { try await Task.sleep(for: .milliseconds(20)) }
+        await whenMidNar(in: cache) {
+            for pid in descendants(of: ferry.pid) { kill(pid, SIGKILL) }
         }
-        #expect(midNar, "the copy never got going")
-        for pid in descendants(of: ferry.pid) { kill(pid, SIGKILL) }
         let status = await ferry.wait(within: .seconds(30))
         #expect(status.map { $0 >> 8 } == 1, "\(ferry.stderr)")
         #expect(ferry.stderr.contains(big.path), "\(ferry.stderr)")
@@ -153,5 +151,44 @@ struct FaultTests {
         #expect(temporaries(cache).isEmpty)
         try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=none", big.path])
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", big.path])
+    }
+
+    @Test("the local source killed mid-NAR with retries on: the path starts again from the source and the run completes")
+    func localSourceKilledRetried() async throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let slow = dir.path + "/slow-nix-store"
+        try writeThrottledNixStore(to: slow)
+        let cache = dir.path + "/cache"
+        let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--retry-delay", "100ms", "--from", "local?program=\(slow)",
+                                                 "--to", "file://\(cache)?compression=none", big.path], environment: nixEnvironment)
+        await whenMidNar(in: cache) {
+            for pid in descendants(of: ferry.pid) { kill(pid, SIGKILL) }
+        }
+        let status = await ferry.wait(within: .seconds(60))
+        #expect(status.map { $0 >> 8 } == 0, "\(ferry.stderr)")
+        #expect(ferry.stderr.contains("retrying \(big.path)"), "\(ferry.stderr)")
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", big.path])
+    }
+
+    /// Waits until a temporary NAR in `cache` holds a few MiB (the copy is mid-NAR),
+    /// and then runs `fault`, on the watching thread, so it lands mid-NAR however busy
+    /// the test pool is.
+    private func whenMidNar(in cache: String, _ fault: @escaping @Sendable () -> Void) async {
+        let seen = await onOwnThread {
+            for _ in 0..<3000 {
+                let sizes = ((try? FileManager.default.contentsOfDirectory(atPath: cache + "/nar")) ?? []).map { name in
+                    (try? FileManager.default.attributesOfItem(atPath: "\(cache)/nar/\(name)")[.size] as? Int) ?? 0
+                }
+                if sizes.contains(where: { $0 > 4 << 20 }) {
+                    fault()
+                    return true
+                }
+                usleep(10_000)
+            }
+            return false
+        }
+        #expect(seen, "the copy never got going")
     }
 }

@@ -193,7 +193,7 @@ struct SSHFaultTests {
     /// nix-store wrote, so only both together stop the stream), and returns the outcome
     /// and the time from the fault to the end of the copy.
     private func copyWithFault(transport: String, cache: String, ioTimeout: Int,
-                               fault: ([Int32]) -> Void) async throws -> (CommandOutput, Duration) {
+                               fault: @escaping @Sendable ([Int32]) -> Void) async throws -> (CommandOutput, Duration) {
         let big = try NixStore.bigPath.get()
         // The remote nix-store's output passes through a throttle of 8 MB/s on the remote
         // side, so the NAR is produced while it streams: no buffer on the way can already
@@ -203,6 +203,7 @@ struct SSHFaultTests {
         let config = cache + ".toml"
         try """
             jobs = 1
+            retry-attempts = 1  # the failure itself is under test, not what a retry makes of it
             [source]
             plugin = "ssh"
             host = "127.0.0.1"
@@ -221,27 +222,31 @@ struct SSHFaultTests {
             plugin = "file"
             path = "\(cache)"
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let copy = Task.detached {
-            try run([ferryBinary, "run", config, big.path], check: false)
-        }
+        // A child process waited for without blocking a thread: other tests may be holding
+        // the cooperative pool's few threads, and the watch below must keep running.
+        let copy = try ChildProcess(arguments: [ferryBinary, "run", config, big.path], environment: nixEnvironment)
         // Mid-NAR: a temporary NAR file has appeared in the cache and holds a few MiB.
-        var processes: [Int32] = []
-        var seen: [String: Int] = [:]
-        let patience = ContinuousClock.now + .seconds(90)  // a loaded machine starts slowly
-        while ContinuousClock.now < patience {
-            seen = directorySizes(cache + "/nar")
-            if seen.contains(where: { $0.key.contains(".ferry-") && $0.value > 4 << 20 }) {
-                processes = server.sessionProcesses()
-                break
+        // The watch and the fault both run on a thread of their own, so the fault lands
+        // the moment the copy is mid-NAR, however busy the test pool is.
+        let server = self.server
+        let (processes, seen, faulted) = await onOwnThread { () -> ([Int32], [String: Int], ContinuousClock.Instant) in
+            var seen: [String: Int] = [:]
+            let patience = ContinuousClock.now + .seconds(90)  // a loaded machine starts slowly
+            while ContinuousClock.now < patience {
+                seen = directorySizes(cache + "/nar")
+                if seen.contains(where: { $0.key.contains(".ferry-") && $0.value > 4 << 20 }) {
+                    let processes = server.sessionProcesses()
+                    fault(processes)
+                    return (processes, seen, .now)
+                }
+                usleep(10_000)
             }
-            try await Task.sleep(for: .milliseconds(10))
+            return ([], seen, .now)
         }
         #expect(!processes.isEmpty, "the copy never got going: nar/ held \(seen), sessions \(server.sessionProcesses())")
-        let faulted = ContinuousClock.now
-        fault(processes)
-        let result = try await copy.value
+        let status = await copy.wait()
         for pid in processes { kill(pid, SIGKILL); kill(pid, SIGCONT) }
-        return (result, ContinuousClock.now - faulted)
+        return (CommandOutput(status: status >> 8, stdout: Data(), stderr: copy.stderr), ContinuousClock.now - faulted)
     }
 
     @Test("a remote side stopped mid-copy fails within io-timeout, naming host and path",

@@ -182,8 +182,16 @@ public final class ServeClient: @unchecked Sendable {
             // The peer prints its error and exits; give its stderr a moment to arrive.
             await transport.close()
         }
-        return ServeError(peer: transport.peer, operation: operation, reason: reason,
-                          peerDiagnostics: transport.peerDiagnostics)
+        var wrapped = ServeError(peer: transport.peer, operation: operation, reason: reason,
+                                 peerDiagnostics: transport.peerDiagnostics)
+        // A lost or stalled connection may pass with a new one; a reply that breaks the
+        // protocol will not.
+        if case WireError.unexpectedEnd = error {
+            wrapped.isTransient = true
+        } else {
+            wrapped.isTransient = RetryPolicy.isTransient(error) || error is SystemError
+        }
+        return wrapped
     }
 
     private func flush() async throws {

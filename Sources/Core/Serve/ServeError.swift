@@ -1,11 +1,14 @@
 /// A serve-protocol exchange that failed, with what the peer said on its stderr.
-public struct ServeError: Error, CustomStringConvertible {
+/// Transient when the connection was lost or timed out (a new one may do), permanent
+/// when the peer said something that breaks the protocol.
+public struct ServeError: TransientError, CustomStringConvertible {
     public let peer: String
     /// What Ferry was doing: `handshake`, `QueryPathInfos`, `DumpStorePath /nix/store/…`.
     public let operation: String
     public let reason: String
     /// The tail of the peer's stderr, where Nix reports its errors.
     public let peerDiagnostics: String
+    public var isTransient = false
 
     public var description: String {
         var text = "\(operation) with \(peer) failed: \(reason)"

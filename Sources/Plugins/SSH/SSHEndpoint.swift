@@ -37,23 +37,27 @@ func shellQuoted(_ word: String) -> String {
     return safe && !word.isEmpty ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// An SSH connection that failed, named by its endpoint.
-struct SSHError: Error, CustomStringConvertible {
+/// An SSH connection that failed, named by its endpoint. Transient when the network
+/// or the session failed (a new connection may do); a refused host key or login is not.
+struct SSHError: TransientError, CustomStringConvertible {
     let endpoint: String
     let message: String
     let code: Int?
+    let isTransient: Bool
 
-    init(_ endpoint: SSHEndpoint, _ message: String, code: Int? = nil) {
+    init(_ endpoint: SSHEndpoint, _ message: String, code: Int? = nil, transient: Bool = false) {
         self.endpoint = endpoint.description
         self.message = message
         self.code = code
+        isTransient = transient
     }
 
     var description: String { "\(endpoint): \(message)" }
 }
 
 /// A wait on an SSH connection that passed its limit.
-struct SSHTimeout: Error, CustomStringConvertible {
+struct SSHTimeout: TransientError, CustomStringConvertible {
+    var isTransient: Bool { true }
     let endpoint: String
     let operation: String
     let limit: String

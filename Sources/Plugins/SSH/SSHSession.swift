@@ -123,7 +123,7 @@ final class SSHSession: @unchecked Sendable {
     /// Waits up to 200 ms for the socket to be ready the way libssh2 needs it, sending a
     /// keepalive when one is due; throws when closed or past `deadline`.
     func waitForSocket(until deadline: Deadline?, doing what: String) throws {
-        if closed.load(ordering: .acquiring) { throw SSHError(endpoint, "\(what): the connection was closed") }
+        if closed.load(ordering: .acquiring) { throw SSHError(endpoint, "\(what): the connection was closed", transient: true) }
         if let deadline, ContinuousClock.now >= deadline.instant {
             throw SSHTimeout(endpoint: endpoint.description, operation: what, limit: deadline.setting)
         }
@@ -143,7 +143,7 @@ final class SSHSession: @unchecked Sendable {
         var length: Int32 = 0
         _ = libssh2_session_last_error(session, &message, &length, 0)
         let text = message.map { String(cString: $0) } ?? "libssh2 error \(code)"
-        return SSHError(endpoint, "\(what) failed: \(text)", code: code)
+        return SSHError(endpoint, "\(what) failed: \(text)", code: code, transient: true)
     }
 
     // MARK: closing
@@ -206,6 +206,6 @@ final class SSHSession: @unchecked Sendable {
             }
             Glibc.close(fd)
         }
-        throw SSHError(endpoint, "cannot connect to port \(endpoint.port): \(lastError)")
+        throw SSHError(endpoint, "cannot connect to port \(endpoint.port): \(lastError)", transient: true)
     }
 }
