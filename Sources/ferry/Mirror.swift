@@ -67,8 +67,7 @@ struct Mirror: AsyncParsableCommand {
             if let pathsFrom { all += try Mirror.readPaths(pathsFrom) }
             selection.shard = try shard.map { text throws(ConfigError) in try Shard(parsing: text) }
         } catch {
-            printError("\(error)")
-            throw ExitCode(2)
+            throw RunReporter(quiet: options.quiet, json: options.json).stop(error)
         }
         try await runPipeline({
             var raw = PipelineConfig.Raw.commandLine(memory: nil, jobs: nil)

@@ -87,7 +87,7 @@ final class RunReporter: Sendable {
         case .failed(let path, let error):
             "failed \(path): \(error)"
         case .retrying(let path, let attempt, let error, let wait):
-            "retrying \(path) in \(String(format: "%.1f", Double(wait.milliseconds) / 1000)) s (attempt \(attempt) failed: \(error))"
+            "retrying \(path) in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))"
         case .skipped, .started, .published, .finished, .memoryWaited:
             nil
         }
@@ -103,7 +103,7 @@ final class RunReporter: Sendable {
 
     private func draw(_ state: inout Progress) {
         guard progress, state.total > 0 else { return }
-        let seconds = max(Double((ContinuousClock.now - state.start).milliseconds) / 1000, 0.001)
+        let seconds = max((ContinuousClock.now - state.start).seconds, 0.001)
         let rate = Double(state.narDone) / seconds
         var line = "[\(state.done + state.failed)/\(state.total) paths] \(ByteSize.format(Int(state.narDone)))"
             + " in → \(ByteSize.format(Int(state.fileDone))) out, \(ByteSize.format(Int(rate)))/s"

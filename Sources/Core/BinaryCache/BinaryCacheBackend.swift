@@ -26,27 +26,22 @@ public final class BinaryCacheBackend: StoreBackend {
         wantsNarListing = writeNarListing
     }
 
-    /// Writes `nix-cache-info` when there is none; an existing one is left as it is, but
-    /// must name the same store directory.
+    /// Writes `nix-cache-info` when there is none (an existing one is left as it is, but
+    /// must name the same store directory), and clears the spool folder of what runs that
+    /// died left there.
     public func prepare() async throws {
         try await storage.prepareForWriting()
-        if let existing = try await storage.read(NixCacheInfo.key) {
-            let info = try NixCacheInfo(parsing: String(decoding: existing, as: UTF8.self),
-                                        source: "\(storage.description)/\(NixCacheInfo.key)")
-            guard info.storeDir == cacheInfo.storeDir else {
-                throw CacheStorageError(cache: storage.description, key: NixCacheInfo.key,
-                                        "it says StoreDir \(info.storeDir), not \(cacheInfo.storeDir)")
-            }
-        } else {
+        AtomicFile.removeStaleTemporaries(in: storage.spoolDirectory)
+        if try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir) == nil {
             try await storage.write(NixCacheInfo.key, Array(cacheInfo.rendered().utf8),
                                     contentType: CacheContentType.cacheInfo)
         }
     }
 
     public func presentPaths(_ paths: [StorePath]) async throws -> Set<StorePath> {
-        try await concurrentFilter(paths, width: queryConcurrency) { path in
-            try await self.storage.exists(NarInfo.key(for: path))
-        }
+        Set(try await concurrentCompactMap(paths, width: queryConcurrency) { path in
+            try await self.storage.exists(NarInfo.key(for: path)) ? path : nil
+        })
     }
 
     /// What a NAR's spool may hold in memory: the storage's share, and never more than
@@ -109,20 +104,21 @@ final class BinaryCacheNarWriter: NarWriter {
     func abort() async { spool.discard() }
 }
 
-/// The elements of `items` for which `test` holds, asking at most `width` at a time.
-func concurrentFilter<T: Sendable & Hashable>(_ items: [T], width: Int,
-                                               _ test: @escaping @Sendable (T) async throws -> Bool) async throws -> Set<T> {
-    try await withThrowingTaskGroup(of: (T, Bool).self) { group in
-        var result: Set<T> = []
+/// `transform` of every element of `items`, at most `width` at a time, without the nils,
+/// in the order they finish.
+func concurrentCompactMap<T: Sendable, U: Sendable>(_ items: [T], width: Int,
+                                                    _ transform: @escaping @Sendable (T) async throws -> U?) async throws -> [U] {
+    try await withThrowingTaskGroup(of: U?.self) { group in
+        var results: [U] = []
         var next = items.makeIterator()
-        for _ in 0..<width {
+        for _ in 0..<max(width, 1) {
             guard let item = next.next() else { break }
-            group.addTask { (item, try await test(item)) }
+            group.addTask { try await transform(item) }
         }
-        while let (item, passed) = try await group.next() {
-            if passed { result.insert(item) }
-            if let item = next.next() { group.addTask { (item, try await test(item)) } }
+        while let result = try await group.next() {
+            if let result { results.append(result) }
+            if let item = next.next() { group.addTask { try await transform(item) } }
         }
-        return result
+        return results
     }
 }

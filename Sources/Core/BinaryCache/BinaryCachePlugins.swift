@@ -46,7 +46,7 @@ extension BinaryCacheSource {
                       urlValues: { url in ["url": .string(url.text)] }) { settings, context in
             let text = try settings.required("url", "which cache? (file:///dir, https://host, s3://bucket)")
             let url = try StoreURL(parsing: text)
-            guard let storage = storages.first(where: { $0.schemes.contains(url.scheme) }) else {
+            guard let storage = Plugin.handling(url.scheme, among: storages) else {
                 throw ConfigError(settings.location, key: "url",
                                   "no cache storage reads \(url.scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
             }

@@ -26,15 +26,9 @@ public final class BinaryCacheSource: CompressedNarSource {
     /// Opens the cache: reads its `nix-cache-info` and checks its store directory.
     public static func open(_ storage: any CacheStorage, codecs: [String: Plugin<any Codec>], jobs: Int,
                             storeDir: String = StorePath.defaultStoreDir) async throws -> BinaryCacheSource {
-        guard let bytes = try await storage.read(NixCacheInfo.key) else {
+        guard try await NixCacheInfo.read(from: storage, storeDir: storeDir) != nil else {
             throw CacheStorageError(cache: storage.description, key: NixCacheInfo.key,
                                     "is missing, so this is not a binary cache (check the URL)")
-        }
-        let info = try NixCacheInfo(parsing: String(decoding: bytes, as: UTF8.self),
-                                    source: "\(storage.description)/\(NixCacheInfo.key)")
-        guard info.storeDir == storeDir else {
-            throw CacheStorageError(cache: storage.description, key: NixCacheInfo.key,
-                                    "its StoreDir is \(info.storeDir), but Ferry copies \(storeDir) paths")
         }
         var decoders: [String: any Codec] = [:]
         let context = PluginContext(logger: .init(label: "ferry.decoders"), jobs: 1, memoryBudget: .max)
@@ -137,20 +131,8 @@ public final class BinaryCacheSource: CompressedNarSource {
 
     /// The narinfos of those of `paths` the cache has, fetched `width` at a time.
     private func narInfos(of paths: [StorePath]) async throws -> [StorePath: NarInfo] {
-        try await withThrowingTaskGroup(of: NarInfo?.self) { group in
-            var found: [StorePath: NarInfo] = [:]
-            var next = paths.makeIterator()
-            func start() {
-                guard let path = next.next() else { return }
-                group.addTask { try await self.narInfo(path) }
-            }
-            for _ in 0..<width { start() }
-            while let result = try await group.next() {
-                if let result { found[result.info.path] = result }
-                start()
-            }
-            return found
-        }
+        let found = try await concurrentCompactMap(paths, width: width) { try await self.narInfo($0) }
+        return Dictionary(found.map { ($0.info.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }
 

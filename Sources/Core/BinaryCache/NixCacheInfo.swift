@@ -53,3 +53,18 @@ public struct NixCacheInfoError: Error, CustomStringConvertible, Equatable {
     public let reason: String
     public var description: String { "invalid \(source) line \(line): \(reason)" }
 }
+
+extension NixCacheInfo {
+    /// The `nix-cache-info` of the cache on `storage`, nil when it has none; one naming
+    /// another store directory than `storeDir` is an error.
+    public static func read(from storage: any CacheStorage,
+                            storeDir: String = StorePath.defaultStoreDir) async throws -> NixCacheInfo? {
+        guard let bytes = try await storage.read(key) else { return nil }
+        let info = try NixCacheInfo(parsing: String(decoding: bytes, as: UTF8.self), source: "\(storage.description)/\(key)")
+        guard info.storeDir == storeDir else {
+            throw CacheStorageError(cache: storage.description, key: key,
+                                    "its StoreDir is \(info.storeDir), but Ferry copies \(storeDir) paths")
+        }
+        return info
+    }
+}

@@ -25,11 +25,9 @@ extension PipelineConfig {
     /// The tables of TOML text, before they are checked, so the command line can add to them.
     public static func raw(toml text: String, name: String) throws(ConfigError) -> Raw {
         let document = try TOMLReader.read(text, name: name)
-        var raw = Raw(topLevel: .init(values: Dictionary(document.topLevel, uniquingKeysWith: { first, _ in first }),
-                                      location: name, fromURL: false))
-        for table in document.tables {
-            raw.tables[table.name] = .init(values: Dictionary(table.values, uniquingKeysWith: { first, _ in first }),
-                                           location: "\(name) [\(table.name)]", fromURL: false)
+        var raw = Raw(topLevel: .init(values: document.topLevel, location: name, fromURL: false))
+        for (table, values) in document.tables {
+            raw.tables[table] = .init(values: values, location: "\(name) [\(table)]", fromURL: false)
         }
         return raw
     }

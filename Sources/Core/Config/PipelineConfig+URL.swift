@@ -33,7 +33,7 @@ extension PipelineConfig.Raw {
     private mutating func setStage<T>(_ table: String, flag: String, url text: String,
                                       plugins: [String: Plugin<T>]) throws(ConfigError) {
         let url = try StoreURL(parsing: text)
-        guard let plugin = plugins.values.sorted(by: { $0.name < $1.name }).first(where: { $0.schemes.contains(url.scheme) }) else {
+        guard let plugin = Plugin.handling(url.scheme, among: plugins.values) else {
             let known = Set(plugins.values.flatMap(\.schemes)).sorted().joined(separator: ", ")
             throw ConfigError("\(flag) \(text)", "no \(table) plugin handles '\(url.scheme)' stores (known: \(known))")
         }

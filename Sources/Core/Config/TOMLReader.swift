@@ -8,10 +8,10 @@
 /// that a config never needs (dotted keys, inline tables, arrays of tables, multi-line
 /// strings, dates) is refused by name.
 struct TOMLReader {
-    /// Top-level values, and each table's values, in the order of the file.
+    /// Top-level values, and each table's values.
     struct Document {
-        var topLevel: [(key: String, value: ConfigValue)] = []
-        var tables: [(name: String, values: [(key: String, value: ConfigValue)])] = []
+        var topLevel: [String: ConfigValue] = [:]
+        var tables: [String: [String: ConfigValue]] = [:]
     }
 
     private let bytes: [UInt8]
@@ -35,8 +35,7 @@ struct TOMLReader {
 
     private mutating func document() throws(ConfigError) -> Document {
         var document = Document()
-        var seenTables: Set<String> = []
-        var seenKeys: Set<String> = []
+        var table: String?  // nil: the top level
         while true {
             skipBlank()
             guard let byte = current else { return document }
@@ -44,10 +43,9 @@ struct TOMLReader {
             case UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "#"):
                 try endOfLine()
             case UInt8(ascii: "["):
-                let table = try header()
-                guard seenTables.insert(table).inserted else { throw error("the table [\(table)] appears twice") }
-                document.tables.append((table, []))
-                seenKeys = []
+                let name = try header()
+                guard document.tables.updateValue([:], forKey: name) == nil else { throw error("the table [\(name)] appears twice") }
+                table = name
                 try endOfLine()
             default:
                 let key = try self.key()
@@ -58,12 +56,13 @@ struct TOMLReader {
                 index += 1
                 skipBlank()
                 let value = try self.value()
-                guard seenKeys.insert(key).inserted else { throw error("the key \(key) appears twice") }
-                if document.tables.isEmpty {
-                    document.topLevel.append((key, value))
+                let previous: ConfigValue?
+                if let table {
+                    previous = document.tables[table]!.updateValue(value, forKey: key)
                 } else {
-                    document.tables[document.tables.count - 1].values.append((key, value))
+                    previous = document.topLevel.updateValue(value, forKey: key)
                 }
+                guard previous == nil else { throw error("the key \(key) appears twice") }
                 try endOfLine()
             }
         }

@@ -84,7 +84,6 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
 
 /// No byte moved on a stream for its whole I/O timeout.
 public struct StreamTimeoutError: TransientError, CustomStringConvertible {
-    public var isTransient: Bool { true }
     public let stream: String
     public let timeout: Duration
     public var description: String { "no data on \(stream) for \(timeout) (io-timeout)" }

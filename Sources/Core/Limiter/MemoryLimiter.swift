@@ -147,4 +147,7 @@ extension Duration {
     public var milliseconds: Int64 {
         components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
+
+    /// Seconds, to the millisecond, for messages and JSON.
+    public var seconds: Double { Double(milliseconds) / 1000 }
 }

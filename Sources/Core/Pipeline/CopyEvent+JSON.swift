@@ -25,7 +25,7 @@ extension CopyEvent {
             return ["event": "failed", "path": path.path, "error": error]
         case .retrying(let path, let attempt, let error, let wait):
             return ["event": "retry", "path": path.path, "attempt": attempt, "error": error,
-                    "wait_seconds": Double(wait.milliseconds) / 1000]
+                    "wait_seconds": wait.seconds]
         case .finished(let summary):
             return summary.jsonObject
         }
@@ -46,9 +46,9 @@ extension RunSummary {
          "failed": failed.map { ["path": $0.path.path, "error": $0.error] },
          "nar_bytes": narBytes, "file_bytes": fileBytes,
          "compression_ratio": compressionRatio.map { $0 as Any } ?? NSNull(),
-         "seconds": Double(wallTime.milliseconds) / 1000, "memory_budget_bytes": limiter.budget,
+         "seconds": wallTime.seconds, "memory_budget_bytes": limiter.budget,
          "memory_peak_bytes": limiter.peak, "memory_waits": limiter.waits,
-         "memory_wait_seconds": Double(limiter.totalWaited.milliseconds) / 1000, "exit_code": Int(exitCode),
+         "memory_wait_seconds": limiter.totalWaited.seconds, "exit_code": Int(exitCode),
          "interrupted": interrupted]
     }
 }

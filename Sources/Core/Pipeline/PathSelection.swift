@@ -31,7 +31,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(index)/\(count)" }
 
-    /// The hash part is a digest, so its leading 64 bits spread paths evenly over shards.
+    /// The hash part is a digest, so any 64 bits of it (here its last eight bytes)
+    /// spread paths evenly over shards.
     public func contains(_ path: StorePath) -> Bool {
         let bytes = NixBase32.decode(path.hashPart, byteCount: 20) ?? []
         let value = bytes.suffix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

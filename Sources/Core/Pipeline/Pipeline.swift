@@ -15,6 +15,9 @@ public struct Pipeline: Sendable {
     public let trustedKeys: [PublicKey]?
     /// How a path whose copy failed transiently is copied again, from the start.
     public let retry: RetryPolicy
+    /// True when the codec can decompress too, so NARs the source holds in its compression
+    /// can be passed through and still checked.
+    private let codecDecompresses: Bool
     private let logger: Logger
 
     public init(source: any StoreSource, codec: any Codec, backend: any StoreBackend, limiter: MemoryLimiter,
@@ -27,6 +30,7 @@ public struct Pipeline: Sendable {
         self.trustedKeys = trustedKeys
         self.retry = retry
         self.logger = logger
+        codecDecompresses = (try? codec.makeDecompressor(writingTo: ClosureSink { _ in })) != nil
     }
 
     /// Memory one copy holds besides its codec: read buffers, the compressor's output
@@ -190,8 +194,8 @@ public struct Pipeline: Sendable {
                         "path": "\(info.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
                     observe(.retrying(info.path, attempt: attempt, error: "\(error)", wait: wait))
                 }
-                observe(.stored(stored, seconds: Double((ContinuousClock.now - began).milliseconds) / 1000,
-                                memoryWait: Double(waited.milliseconds) / 1000))
+                observe(.stored(stored, seconds: (ContinuousClock.now - began).seconds,
+                                memoryWait: waited.seconds))
                 await scheduler.uploaded(stored)
             } catch is CancellationError {
                 // The writer was aborted on the way out: nothing of it is left.
@@ -224,30 +228,30 @@ public struct Pipeline: Sendable {
 
     /// The source's stored form of `info`'s NAR when the destination wants exactly that
     /// compression: its bytes can then be copied as they are.
-    private func passThroughForm(_ info: PathInfo) async -> StoredNarForm? {
-        guard backend.storesCompressedNars, let compressed = source as? any CompressedNarSource,
+    private func passThroughForm(_ info: PathInfo) async -> (form: StoredNarForm, source: any CompressedNarSource)? {
+        guard backend.storesCompressedNars, codecDecompresses, let compressed = source as? any CompressedNarSource,
               let form = await compressed.storedNar(of: info.path), form.compression == codec.compression
         else { return nil }
-        return form
+        return (form, compressed)
     }
 
     /// Streams one NAR from the source through the check and the codec into the backend,
     /// holding its memory from the limiter. Nothing of it is visible until `commit`.
     /// Returns the stored NAR and how long it waited for its memory.
     private func copyOne(_ info: PathInfo, observe: @Sendable (CopyEvent) -> Void) async throws -> (StoredNar, Duration) {
-        let form = await passThroughForm(info)
-        let bytes = memoryPerCopy(info, passThrough: form)
+        let passing = await passThroughForm(info)
+        let bytes = memoryPerCopy(info, passThrough: passing?.form)
         let asked = ContinuousClock.now
         return try await limiter.withReservation(bytes, for: info.path.path) {
             let waited = ContinuousClock.now - asked
             if waited >= .milliseconds(1) {
-                observe(.memoryWaited(info.path, bytes: bytes, seconds: Double(waited.milliseconds) / 1000))
+                observe(.memoryWaited(info.path, bytes: bytes, seconds: waited.seconds))
             }
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
             do {
                 let check = NarCheckSink(NarCheck(expected: info, buildListing: backend.wantsNarListing))
-                if form != nil, let compressed = source as? any CompressedNarSource {
-                    try await passThrough(info, from: compressed, to: writer, check: check)
+                if let passing {
+                    try await passThrough(info, from: passing.source, to: writer, check: check)
                 } else {
                     try await recompress(info, to: writer, check: check)
                 }
@@ -278,9 +282,8 @@ public struct Pipeline: Sendable {
     /// feeds the check, so NarHash and NarSize are still verified.
     private func passThrough(_ info: PathInfo, from compressed: any CompressedNarSource, to writer: any NarWriter,
                              check: NarCheckSink) async throws {
-        guard let decoder = try codec.makeDecompressor(writingTo: check) else {
-            return try await recompress(info, to: writer, check: check)
-        }
+        // `passThroughForm` chose this path only for a codec that decompresses.
+        let decoder = try codec.makeDecompressor(writingTo: check)!
         try await compressed.streamStoredNar(of: info) { chunk in
             try Task.checkCancellation()
             try await decoder.write(chunk)

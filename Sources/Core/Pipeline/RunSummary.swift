@@ -26,7 +26,7 @@ public struct RunSummary: Sendable {
 
     /// The summary a person reads at the end of a run.
     public var rendered: String {
-        let seconds = Double(wallTime.milliseconds) / 1000
+        let seconds = wallTime.seconds
         var lines = interrupted ? ["interrupted: copies in flight were aborted, nothing half-written is left"] : []
         lines += ["\(copied) copied, \(skipped) already there, \(failed.count) failed (closure of \(closureSize)) in \(String(format2(seconds))) s"]
         if copied > 0 {
@@ -36,7 +36,7 @@ public struct RunSummary: Sendable {
             lines.append(line)
         }
         lines.append("memory: peak \(ByteSize.format(limiter.peak)) reserved of \(ByteSize.format(limiter.budget)); "
-                     + "\(limiter.waits) waits, \(format2(Double(limiter.totalWaited.milliseconds) / 1000)) s waited in all")
+                     + "\(limiter.waits) waits, \(format2(limiter.totalWaited.seconds)) s waited in all")
         for failure in failed { lines.append("failed: \(failure.path): \(failure.error)") }
         return lines.joined(separator: "\n")
     }

@@ -79,6 +79,12 @@ public struct Plugin<Instance>: Sendable {
         return values
     }
 
+    /// The plugin among `plugins` that reads `scheme://` URLs (the first by name, should
+    /// two claim it).
+    public static func handling(_ scheme: String, among plugins: some Collection<Plugin>) -> Plugin? {
+        plugins.sorted { $0.name < $1.name }.first { $0.schemes.contains(scheme) }
+    }
+
     /// Refuses keys this plugin does not know, naming the ones it does.
     public func checkKeys(of settings: PluginSettings) throws(ConfigError) {
         let known = Set(options.map(\.name))

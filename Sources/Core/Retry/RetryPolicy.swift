@@ -11,6 +11,8 @@ public protocol TransientError: Error {
 }
 
 extension TransientError {
+    /// Types whose every case may pass (timeouts) need not say so.
+    public var isTransient: Bool { true }
     public var retryAfter: Duration? { nil }
 }
 
@@ -36,7 +38,7 @@ public struct RetryPolicy: Sendable, Equatable {
     /// Never retries.
     public static let none = RetryPolicy(attempts: 1)
 
-    /// True when `error` (or the error it wraps) is worth another attempt.
+    /// True when `error` is worth another attempt.
     public static func isTransient(_ error: any Error) -> Bool {
         (error as? any TransientError)?.isTransient ?? false
     }

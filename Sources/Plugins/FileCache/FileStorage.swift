@@ -19,12 +19,12 @@ public struct FileStorage: CacheStorage {
     public var spoolDirectory: String { root + "/nar" }
 
     /// Creates the cache folder and its `nar/`,
-    /// and removes what runs that died left in them.
+    /// and removes the narinfo and listing temporaries of runs that died.
     public func prepareForWriting() async throws {
         for dir in [root, root + "/nar"] {
             guard mkdir(dir, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", dir) }
-            AtomicFile.removeStaleTemporaries(in: dir)
         }
+        AtomicFile.removeStaleTemporaries(in: root)  // narinfos and listings; nar/ is the spool
     }
 
     public func read(_ key: String) async throws -> [UInt8]? {

@@ -22,11 +22,8 @@ enum TransferSettings {
         min(try settings.size("buffer-size") ?? 8 << 20, context.memoryBudget / (2 * max(context.jobs, 1)))
     }
 
-    /// The spool folder, cleared of what runs that died left there.
     static func spoolDirectory(_ settings: PluginSettings) throws(ConfigError) -> String {
-        let directory = try settings.path("spool-dir") ?? getenvString("TMPDIR") ?? "/tmp"
-        AtomicFile.removeStaleTemporaries(in: directory)
-        return directory
+        try settings.path("spool-dir") ?? getenvString("TMPDIR") ?? "/tmp"
     }
 }
 
@@ -104,7 +101,7 @@ public enum S3Cache {
         }
         let credentials = try AWSCredentials.find(profile: try settings.string("profile"), location: settings.location)
         let partSize = try settings.size("part-size") ?? 8 << 20
-        guard partSize >= 5 << 20 else { throw ConfigError(settings.location, key: "part-size", "S3 parts are at least 5MiB") }
+        guard partSize >= S3Storage.minPartSize else { throw ConfigError(settings.location, key: "part-size", "S3 parts are at least 5MiB") }
         let (connect, io) = try TransferSettings.timeouts(settings)
         return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
                          signer: SigV4(accessKey: credentials.accessKey, secretKey: credentials.secretKey, region: region),

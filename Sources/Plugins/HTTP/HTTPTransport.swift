@@ -95,15 +95,15 @@ final class HTTPTransport: Sendable {
     /// Clients live as long as the process, one per pair of timeouts, and are shared by
     /// every cache that uses them: a client must be shut down before it is released, and
     /// a cache that failed half-way through being opened would otherwise release one.
-    private static let clients = Mutex<[[Int64]: HTTPClient]>([:])
+    private static let clients = Mutex<[[Duration]: HTTPClient]>([:])
 
     private static func client(connectTimeout: Duration, ioTimeout: Duration) -> HTTPClient {
         clients.withLock { clients in
-            let key = [connectTimeout.milliseconds, ioTimeout.milliseconds]
+            let key = [connectTimeout, ioTimeout]
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration()
-            configuration.timeout = .init(connect: .milliseconds(key[0]), read: .milliseconds(key[1]),
-                                          write: .milliseconds(key[1]))
+            let io = TimeAmount.milliseconds(ioTimeout.milliseconds)
+            configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds), read: io, write: io)
             configuration.decompression = .disabled
             configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -119,10 +119,7 @@ final class HTTPTransport: Sendable {
         try await retry.run({
             let response = try await sendOnce(method, url, headers: headers, body: body)
             guard HTTPError.isTransient(status: Int(response.status.code)) else { return response }
-            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            throw HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
-                            reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text),
-                            retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
+            throw await failure(response, method.rawValue, url)
         }) { attempt, error, wait in
             logger.notice("HTTP request failed, trying again", metadata: [
                 "request": "\(method) \(url.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
@@ -146,10 +143,18 @@ final class HTTPTransport: Sendable {
         }
     }
 
-    /// The body of a small file, nil when absent.
+    /// The body of a small file, nil when absent. Nix reads 403 as absent too (S3 says so
+    /// for a missing key of an unlistable bucket), but a 403 whose body says the
+    /// signature or key is wrong must not pass for an empty cache.
     func read(_ url: URLParts) async throws -> [UInt8]? {
         let response = try await send(.GET, url)
-        if [.notFound, .forbidden].contains(response.status) { return nil }
+        if response.status == .notFound { return nil }
+        if response.status == .forbidden {
+            let body = String(buffer: try await response.body.collect(upTo: 64 << 10))
+            guard HTTPError.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") }) else { return nil }
+            throw HTTPError(cache: cache, request: "GET \(url.path)", status: 403,
+                            reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
+        }
         try await expectSuccess(response, "GET", url)
         return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
     }
@@ -188,9 +193,16 @@ final class HTTPTransport: Sendable {
     /// Throws, with the status and the start of the server's explanation, unless 2xx.
     func expectSuccess(_ response: HTTPClientResponse, _ method: String, _ url: URLParts) async throws {
         guard !(200..<300).contains(response.status.code) else { return }
+        throw await failure(response, method, url)
+    }
+
+    /// The error a response's status is, with the start of the server's explanation and
+    /// its `Retry-After`.
+    private func failure(_ response: HTTPClientResponse, _ method: String, _ url: URLParts) async -> HTTPError {
         let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-        throw HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
-                        reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text))
+        return HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
+                         reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text),
+                         retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
     }
 
 
@@ -225,14 +237,22 @@ struct HTTPError: TransientError, CustomStringConvertible {
         Int(value.trimmingCharacters(in: .whitespaces)).map { .seconds(max($0, 0)) }
     }
 
+    /// S3 error codes that mean the credentials, not the request, are wrong.
+    static let authenticationCodes = ["SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken",
+                                      "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "InvalidClientTokenId"]
+
+    /// The text of the first `<name>` element of an XML body (S3's answers and errors).
+    static func element(_ name: String, in xml: String) -> String? {
+        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex)
+        else { return nil }
+        return String(xml[start.upperBound..<end.lowerBound])
+    }
+
     /// The interesting part of an error body: S3's `<Code>` and `<Message>`, or the text.
     static func explanation(_ body: String) -> String {
-        func element(_ name: String) -> String? {
-            guard let start = body.range(of: "<\(name)>"), let end = body.range(of: "</\(name)>", range: start.upperBound..<body.endIndex)
-            else { return nil }
-            return String(body[start.upperBound..<end.lowerBound])
+        if let code = element("Code", in: body) {
+            return " (\(code)" + (element("Message", in: body).map { ": \($0)" } ?? "") + ")"
         }
-        if let code = element("Code") { return " (\(code)" + (element("Message").map { ": \($0)" } ?? "") + ")" }
         let text = body.trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty || text.hasPrefix("<") ? "" : " (\(text.prefix(200)))"
     }

@@ -57,7 +57,6 @@ struct SSHError: TransientError, CustomStringConvertible {
 
 /// A wait on an SSH connection that passed its limit.
 struct SSHTimeout: TransientError, CustomStringConvertible {
-    var isTransient: Bool { true }
     let endpoint: String
     let operation: String
     let limit: String

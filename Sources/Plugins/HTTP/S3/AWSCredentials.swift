@@ -41,7 +41,7 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
                 var name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 if name.hasPrefix("profile ") { name = String(name.dropFirst(8)) }
                 current = name
-                sections[name, default: [:]] = sections[name] ?? [:]
+                if sections[name] == nil { sections[name] = [:] }
             } else if let current, let equals = line.firstIndex(of: "=") {
                 let key = line[..<equals].trimmingCharacters(in: .whitespaces)
                 let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)

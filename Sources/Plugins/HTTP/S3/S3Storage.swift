@@ -43,25 +43,7 @@ final class S3Storage: CacheStorage {
         endpoint.appending(key: bucket).appending(key: key, query: query)
     }
 
-    func read(_ key: String) async throws -> [UInt8]? {
-        let response = try await transport.send(.GET, url(key))
-        if response.status == .notFound { return nil }
-        if response.status == .forbidden {
-            // Nix reads 403 as "absent" (an unlistable bucket says so for a missing key),
-            // but a refused signature or key must not pass for an empty cache.
-            let body = String(buffer: try await response.body.collect(upTo: 64 << 10))
-            if S3Storage.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") }) {
-                throw HTTPError(cache: description, request: "GET /\(bucket)/\(key)", status: 403,
-                                reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
-            }
-            return nil
-        }
-        try await transport.expectSuccess(response, "GET", url(key))
-        return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
-    }
-
-    static let authenticationCodes = ["SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken",
-                                      "AuthorizationHeaderMalformed", "RequestTimeTooSkewed", "InvalidClientTokenId"]
+    func read(_ key: String) async throws -> [UInt8]? { try await transport.read(url(key)) }
 
     func exists(_ key: String) async throws -> Bool { try await transport.exists(url(key)) }
 
@@ -94,7 +76,7 @@ final class S3Storage: CacheStorage {
     private func multipartUpload(_ spool: Spool, as key: String, contentType: String) async throws {
         let created = try await transport.call(.POST, url(key, query: [("uploads", "")]), headers: [("Content-Type", contentType)])
         let createdBody = String(buffer: try await created.body.collect(upTo: 1 << 20))
-        guard let uploadID = S3Storage.element("UploadId", in: createdBody) else {
+        guard let uploadID = HTTPError.element("UploadId", in: createdBody) else {
             throw HTTPError(cache: description, request: "POST /\(bucket)/\(key)?uploads", reason: "no UploadId in the answer")
         }
         do {
@@ -130,12 +112,6 @@ final class S3Storage: CacheStorage {
             await Task { _ = try? await transport.send(.DELETE, abort) }.value
             throw error
         }
-    }
-
-    static func element(_ name: String, in xml: String) -> String? {
-        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex)
-        else { return nil }
-        return String(xml[start.upperBound..<end.lowerBound])
     }
 
     func close() async {}

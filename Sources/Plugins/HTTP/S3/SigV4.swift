@@ -44,11 +44,8 @@ public struct SigV4: Sendable {
 
     /// `20130524T000000Z`.
     public static func timestamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
+        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .omitted, dateTimeSeparator: .standard,
+                                               timeSeparator: .omitted, timeZone: TimeZone(identifier: "UTC")!))
     }
 
     public func signedHeaders(_ request: Request) -> String {
