@@ -28,7 +28,10 @@ fi
 # The S3 server the tests run (moto checks SigV4 signatures) and the client that reads it back.
 if ! python3 -c 'import moto.server, boto3, flask_cors' 2>/dev/null; then
   echo "bootstrap: installing moto[server] and boto3 from PyPI" >&2
-  python3 -m pip install -q 'moto[server]' boto3
+  python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq; apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }
+  # Debian's own python3 refuses installs outside a venv unless told (PEP 668).
+  python3 -m pip install -q 'moto[server]' boto3 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages 'moto[server]' boto3
 fi
 
 # Nix runs daemonless for root (NIX_REMOTE=local, set by the Makefile); the store must exist.

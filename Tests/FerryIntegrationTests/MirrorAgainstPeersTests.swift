@@ -15,13 +15,14 @@ enum NixWrittenCache {
     }
 }
 
-@Suite("ferry mirror against nginx, S3 and Nix", Peers.nix, Peers.requiring("/usr/sbin/nginx"), .serialized)
+@Suite("ferry mirror against nginx and Nix", Peers.nix, .serialized)
 struct MirrorAgainstPeersTests {
     private func mirrorKey(in dir: TemporaryDirectory) throws -> (secret: String, public: String) {
         try ferryKeyPair(named: "ferry-mirror-1", in: dir)
     }
 
-    @Test("a Nix-written cache served by nginx mirrors into a file cache both keys verify, and into WebDAV that nix copy reads back")
+    @Test("a Nix-written cache served by nginx mirrors into a file cache both keys verify, and into WebDAV that nix copy reads back",
+          Peers.requiring("/usr/sbin/nginx"))
     func nginxMirror() throws {
         let (top, all) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
@@ -49,7 +50,8 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
     }
 
-    @Test("PUTs carry .netrc credentials or a bearer token; without them the server's 401 is the error")
+    @Test("PUTs carry .netrc credentials or a bearer token; without them the server's 401 is the error",
+          Peers.requiring("/usr/sbin/nginx"))
     func httpAuthentication() throws {
         let (top, all) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
@@ -164,7 +166,7 @@ struct MirrorAgainstPeersTests {
     }
 }
 
-@Suite("ferry mirror into an S3 server that checks signatures", Peers.nix, Peers.requiring("python3"), .serialized)
+@Suite("ferry mirror into an S3 server that checks signatures", Peers.nix, Peers.moto, .serialized)
 struct MirrorToS3Tests {
     @Test("every object read back from S3 has the right bytes: Nix verifies the downloaded cache with both keys")
     func mirrorToS3() throws {

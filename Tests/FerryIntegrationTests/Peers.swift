@@ -18,6 +18,11 @@ enum Peers {
 
     static let nix: any TestTrait & SuiteTrait = requiring("nix-store")
 
+    /// moto's S3 server and boto3, in the `python3` on PATH.
+    static let moto: ConditionTrait = .enabled(
+        if: inCI || (try? run(["python3", "-c", "import moto.server, boto3"], check: false).status) == 0,
+        "python3 with moto and boto3 is not installed: skipped outside CI (run `make test` to install it)")
+
     /// Enabled when `program` is installed, or always in CI (where its absence then fails the test).
     static func requiring(_ program: String) -> ConditionTrait {
         .enabled(if: installed(program) || inCI, "\(program) is not installed: skipped outside CI (run `make test` to install it)")

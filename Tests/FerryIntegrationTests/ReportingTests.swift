@@ -3,7 +3,7 @@ import FerryTestSupport
 import Foundation
 import Testing
 
-@Suite("--json events and the progress display", Peers.nix, Peers.requiring("script"))
+@Suite("--json events and the progress display", Peers.nix)
 struct ReportingTests {
     @Test("--json: stdout is only JSON events, one per line, that tell the whole run")
     func jsonEvents() throws {
@@ -53,7 +53,8 @@ struct ReportingTests {
         #expect(event["exit_code"] as? Int == 1)
     }
 
-    @Test("on a terminal, a status line shows paths done of all and bytes in and out; not when piped")
+    @Test("on a terminal, a status line shows paths done of all and bytes in and out; not when piped",
+          Peers.requiring("script"))
     func progressOnTerminal() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

@@ -25,7 +25,8 @@ struct ExampleConfigTests {
     }
 
     @Test("the mirror example's binary-cache URL picks a storage that knows its keys") func mirrorSource() throws {
-        let config = try PipelineConfig.load(file: ExampleConfigTests.examples.first { $0.hasSuffix("mirror-to-s3.toml") }!)
+        let file = try #require(ExampleConfigTests.examples.first { $0.hasSuffix("mirror-to-s3.toml") })
+        let config = try PipelineConfig.load(file: file)
         #expect(config.source.plugin == "binary-cache")
         #expect(config.trust.keys.map(\.name) == ["cache.nixos.org-1"])
     }
