@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CSSH2", path: "Sources/CLibs/CSSH2", pkgConfig: "libssh2",
                        providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CBZip2", path: "Sources/CLibs/CBZip2", providers: [.apt(["libbz2-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLibs/CLinux"),
 
         .target(
             name: "FerryCore",
@@ -43,7 +44,7 @@ let package = Package(
         // Plugins: each knows Core and its own C library, never another plugin.
         .target(name: "FerryLocalStore", dependencies: ["FerryCore"], path: "Sources/Plugins/LocalStore",
                 swiftSettings: strict),
-        .target(name: "FerryFileCache", dependencies: ["FerryCore"], path: "Sources/Plugins/FileCache",
+        .target(name: "FerryFileCache", dependencies: ["FerryCore", "CLinux"], path: "Sources/Plugins/FileCache",
                 swiftSettings: strict),
         .target(name: "FerryZstd", dependencies: ["FerryCore", "CZstd"], path: "Sources/Plugins/Zstd",
                 swiftSettings: strict),

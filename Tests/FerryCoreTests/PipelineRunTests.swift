@@ -42,10 +42,12 @@ final class MemoryBackend: StoreBackend {
     let description = "memory backend"
     let storesCompressedNars = true
     let needsReferencesFirst: Bool
-    private let state = Locked((log: [String](), stored: [StorePath: [UInt8]]()))
+    private let state = Locked((log: [String](), stored: [StorePath: [UInt8]](), batches: [[StorePath]]()))
     let present: Set<StorePath>
     var log: [String] { state.withLock { $0.log } }
     var stored: [StorePath: [UInt8]] { state.withLock { $0.stored } }
+    /// The paths of each `publish` call, in order.
+    var batches: [[StorePath]] { state.withLock { $0.batches } }
 
     init(referencesFirst: Bool = false, present: Set<StorePath> = []) {
         needsReferencesFirst = referencesFirst
@@ -58,7 +60,11 @@ final class MemoryBackend: StoreBackend {
         record("begin \(info.path.name)", for: info.path)
         return Writer(info: info, backend: self)
     }
-    func publish(_ nar: StoredNar) async throws { record("publish \(nar.info.path.name)", for: nar.info.path) }
+    func publish(_ batch: [StoredNar]) async -> [StorePath: any Error] {
+        for nar in batch { record("publish \(nar.info.path.name)", for: nar.info.path) }
+        state.withLock { $0.batches.append(batch.map(\.info.path)) }
+        return [:]
+    }
     func close() async {}
     func record(_ entry: String, bytes: [UInt8]? = nil, for path: StorePath) {
         state.withLock {
@@ -118,7 +124,25 @@ struct PipelineRunTests {
             #expect(summary.exitCode == 0)
             logs.insert(backend.log.filter { $0.hasPrefix("publish") })
         }
-        #expect(logs == [["publish leaf", "publish lib", "publish app", "publish other"]])
+        #expect(logs == [["publish leaf", "publish other", "publish lib", "publish app"]])
+    }
+
+    @Test("publishes in batches of paths that do not refer to each other, each after its references")
+    func batches() async throws {
+        let src = source()
+        for jobs in [1, 4] {
+            let backend = MemoryBackend()
+            _ = try await pipeline(src, backend, jobs: jobs).run(paths: [app, other])
+            var published: Set<StorePath> = []
+            for batch in backend.batches {
+                for path in batch {
+                    let refs = src.infos[path]!.references.subtracting([path])
+                    #expect(refs.isSubset(of: published), "\(path.name) published before its references")
+                }
+                published.formUnion(batch)
+            }
+            #expect(published == [leaf, lib, app, other])
+        }
     }
 
     @Test("NAR bytes arrive whole and unchanged") func bytes() async throws {

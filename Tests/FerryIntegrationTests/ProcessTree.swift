@@ -19,13 +19,3 @@ func descendants(of pid: Int32) -> [Int32] {
     }
     return found
 }
-
-/// Runs `body` on a thread of its own and waits for it without holding one of the
-/// cooperative pool's threads. A watch loop that must notice something within
-/// milliseconds cannot count on that pool: other tests block its few threads with
-/// commands that run for seconds.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: body()) }
-    }
-}

@@ -56,18 +56,35 @@ public final class BinaryCacheBackend: StoreBackend {
                                           name: "\(info.path.hashPart).nar"))
     }
 
-    /// Signs (keeping the signatures the path already has), then writes the listing
-    /// and, last, the narinfo.
-    public func publish(_ nar: StoredNar) async throws {
-        var info = nar.info
-        secretKey?.sign(&info)
-        if let listing = nar.listing {
-            try await storage.write("\(info.path.hashPart).ls", Array(listing.utf8), contentType: CacheContentType.listing)
+    /// Signs each path (keeping the signatures it already has), then writes the listings
+    /// and, last, the narinfos of those whose listing was written.
+    public func publish(_ batch: [StoredNar]) async -> [StorePath: any Error] {
+        var listings: [CacheFile] = []
+        var narInfos: [(path: StorePath, file: CacheFile)] = []
+        for nar in batch {
+            var info = nar.info
+            secretKey?.sign(&info)
+            if let listing = nar.listing {
+                listings.append(CacheFile(key: "\(info.path.hashPart).ls", bytes: Array(listing.utf8),
+                                          contentType: CacheContentType.listing))
+            }
+            let narInfo = NarInfo(info: info, url: nar.url!, compression: nar.compression!,
+                                  fileHash: nar.fileHash, fileSize: nar.fileSize)
+            narInfos.append((info.path, CacheFile(key: NarInfo.key(for: info.path), bytes: Array(narInfo.rendered().utf8),
+                                                  contentType: CacheContentType.narInfo)))
         }
-        let narInfo = NarInfo(info: info, url: nar.url!, compression: nar.compression!,
-                              fileHash: nar.fileHash, fileSize: nar.fileSize)
-        try await storage.write(NarInfo.key(for: info.path), Array(narInfo.rendered().utf8),
-                                contentType: CacheContentType.narInfo)
+        var failures: [StorePath: any Error] = [:]
+        if !listings.isEmpty {
+            let failed = await storage.write(listings)
+            for (path, _) in narInfos {
+                if let error = failed["\(path.hashPart).ls"] { failures[path] = error }
+            }
+        }
+        let written = await storage.write(narInfos.filter { failures[$0.path] == nil }.map(\.file))
+        for (path, file) in narInfos {
+            if let error = written[file.key] { failures[path] = error }
+        }
+        return failures
     }
 
     public func close() async { await storage.close() }
@@ -92,7 +109,7 @@ final class BinaryCacheNarWriter: NarWriter {
     func write(_ bytes: ArraySlice<UInt8>) async throws { try await spool.write(bytes) }
 
     func commit() async throws -> StoredNar {
-        let fileHash = try spool.finish()
+        let fileHash = spool.finish()
         let url = NarInfo.narURL(fileHash: fileHash, compression: compression)
         if try await !storage.exists(url) {
             try await storage.store(spool, as: url, contentType: CacheContentType.nar)

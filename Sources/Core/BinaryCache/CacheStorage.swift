@@ -16,6 +16,10 @@ public protocol CacheStorage: Sendable {
     /// Writes a small file whole (a narinfo, a listing, `nix-cache-info`): readers see the
     /// old contents or the new, never a part.
     func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws
+    /// Writes several small files as `write` would, and returns the error of each key
+    /// that was not written. The NARs stored before the call are there once a file
+    /// appears: a folder makes them durable first.
+    func write(_ files: [CacheFile]) async -> [String: any Error]
     /// Bytes a NAR's spool may keep in memory before it moves to a file: 0 for a folder,
     /// where the spool's file is renamed into place.
     var spoolMemory: Int { get }
@@ -30,6 +34,32 @@ public protocol CacheStorage: Sendable {
 
 extension CacheStorage {
     public func prepareForWriting() async throws {}
+
+    /// Sixteen at a time, each on its own: a server takes them in parallel.
+    public func write(_ files: [CacheFile]) async -> [String: any Error] {
+        let failures = try? await concurrentCompactMap(files, width: 16) { file -> (String, any Error)? in
+            do {
+                try await write(file.key, file.bytes, contentType: file.contentType)
+                return nil
+            } catch {
+                return (file.key, error)
+            }
+        }
+        return Dictionary(failures ?? [], uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// A small file of a cache, to be written whole: a narinfo, a listing.
+public struct CacheFile: Sendable {
+    public let key: String
+    public let bytes: [UInt8]
+    public let contentType: String
+
+    public init(key: String, bytes: [UInt8], contentType: String) {
+        self.key = key
+        self.bytes = bytes
+        self.contentType = contentType
+    }
 }
 
 /// Nix's content types for the files of a binary cache.

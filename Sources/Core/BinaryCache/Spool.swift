@@ -42,10 +42,10 @@ public final class Spool: AsyncByteSink {
         try bytes.withUnsafeBytes { try writeAll(fd, $0, subject: filePath!) }
     }
 
-    /// Ends the contents: flushes the file to disk, and returns their SHA-256.
-    public func finish() throws -> Hash {
+    /// Ends the contents and returns their SHA-256. A file is not flushed here: a folder
+    /// cache makes its stored NARs durable in batches, and an upload only reads it back.
+    public func finish() -> Hash {
         if let finalHash { return finalHash }
-        if fd >= 0 && fsync(fd) != 0 { throw SystemError("fsync", filePath!) }
         let hash = hasher.finalize()
         finalHash = hash
         return hash

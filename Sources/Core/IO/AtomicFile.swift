@@ -48,16 +48,26 @@ public enum AtomicFile {
 
     /// Writes `bytes` to `path` atomically (replacing what is there).
     public static func write(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let temporary = try writeTemporary(bytes, for: path, sync: true)
+        do { try rename(temporary, to: path) } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Writes `bytes` to a new temporary file beside `path`, flushed to disk when `sync`
+    /// (else the caller makes it durable before renaming it into place), and returns
+    /// the temporary's name.
+    public static func writeTemporary(_ bytes: some Collection<UInt8>, for path: String, sync: Bool) throws -> String {
         let temporary = temporaryName(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemError("create", temporary) }
+        defer { close(fd) }
         do {
             try Array(bytes).withUnsafeBytes { try writeAll(fd, $0, subject: temporary) }
-            guard fsync(fd) == 0 else { throw SystemError("fsync", temporary) }
-            close(fd)
-            try rename(temporary, to: path)
+            guard !sync || fsync(fd) == 0 else { throw SystemError("fsync", temporary) }
+            return temporary
         } catch {
-            close(fd)
             unlink(temporary)
             throw error
         }

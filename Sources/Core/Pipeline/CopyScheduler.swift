@@ -60,34 +60,59 @@ actor CopyScheduler {
         fail(path, error)
     }
 
-    /// The next NAR to publish, in topological order, or nil when every path is done.
-    func nextPublication() async -> StoredNar? {
+    /// The next NARs to publish, in topological order: the stored paths from the first
+    /// one not yet published, up to the first that is still copying or that refers to one
+    /// before it in the batch. None of a batch refers to another, so they can be published
+    /// together. Empty when every path is done.
+    func nextPublications() async -> [StoredNar] {
         precondition(!publishing, "one publisher at a time")
         while publishCursor < order.count {
-            let info = order[publishCursor]
+            let batch = readyBatch()
+            if !batch.isEmpty {
+                publishing = true
+                return batch
+            }
+            if publishCursor < order.count { await waitForChange() }
+        }
+        return []
+    }
+
+    /// The publisher's answer for each path `nextPublications` handed it: nil when it
+    /// was published.
+    func publicationsDone(_ results: [(path: StorePath, error: (any Error)?)]) {
+        for (path, error) in results {
+            if let error { fail(path, error) } else { state[path] = .published }
+        }
+        publishing = false
+        notify()
+    }
+
+    /// Moves the cursor past what is finished and collects the batch that follows it.
+    private func readyBatch() -> [StoredNar] {
+        var batch: [StoredNar] = []
+        var inBatch: Set<StorePath> = []
+        var index = publishCursor
+        scan: while index < order.count {
+            let info = order[index]
             switch state[info.path]! {
             case .failed, .published:
-                publishCursor += 1
+                if batch.isEmpty { publishCursor = index + 1 }
             case .uploaded(let stored):
                 if let failed = failedReference(of: info) {
                     fail(info.path, CopyError.referenceFailed(info.path, reference: failed))
-                    continue
+                    if batch.isEmpty { publishCursor = index + 1 }
+                } else if info.references.contains(where: { $0 != info.path && inBatch.contains($0) }) {
+                    break scan
+                } else {
+                    batch.append(stored)
+                    inBatch.insert(info.path)
                 }
-                publishing = true
-                return stored
             case .pending, .running:
-                await waitForChange()
+                break scan
             }
+            index += 1
         }
-        return nil
-    }
-
-    /// The publisher's answer for what `nextPublication` handed it.
-    func publicationDone(_ path: StorePath, error: (any Error)?) {
-        publishing = false
-        if let error { fail(path, error) } else { state[path] = .published }
-        publishCursor += 1
-        notify()
+        return batch
     }
 
     private func fail(_ path: StorePath, _ error: any Error) {

@@ -209,19 +209,21 @@ public struct Pipeline: Sendable {
         return []
     }
 
-    /// Publishes stored NARs in topological order; returns those it published.
+    /// Publishes stored NARs in topological order, a batch of independent ones at a time;
+    /// returns those it published.
     private func publisher(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async -> [StoredNar] {
         var published: [StoredNar] = []
-        while let stored = await scheduler.nextPublication() {
-            do {
-                try await backend.publish(stored)
-                published.append(stored)
-                observe(.published(stored.info.path))
-                await scheduler.publicationDone(stored.info.path, error: nil)
-            } catch {
-                observe(.failed(stored.info.path, "\(error)"))
-                await scheduler.publicationDone(stored.info.path, error: error)
+        while case let batch = await scheduler.nextPublications(), !batch.isEmpty {
+            let failures = await backend.publish(batch)
+            for stored in batch {
+                if let error = failures[stored.info.path] {
+                    observe(.failed(stored.info.path, "\(error)"))
+                } else {
+                    published.append(stored)
+                    observe(.published(stored.info.path))
+                }
             }
+            await scheduler.publicationsDone(batch.map { ($0.info.path, failures[$0.info.path]) })
         }
         return published
     }

@@ -1,5 +1,8 @@
-/// Orders path infos references first, ties broken by store path, so the same inputs
-/// always give the same order (and the same files and log).
+/// Orders path infos references first, in generations: first the paths that refer to
+/// none of the others, then those that refer only to the first generation, and so on,
+/// each generation sorted by store path. The same inputs always give the same order (and
+/// the same files and log), and the paths of a generation never refer to each other, so
+/// a long run of them can be published at once.
 ///
 /// References to paths outside `infos` (already at the destination) and
 /// self-references do not constrain the order.
@@ -13,30 +16,24 @@ public enum TopologicalOrder {
             waitingOn[info.path] = refs.count
             for ref in refs { dependents[ref, default: []].append(info.path) }
         }
-        // Paths whose references are all placed, kept sorted descending so the smallest pops last.
-        var ready = waitingOn.filter { $0.value == 0 }.map(\.key).sorted(by: >)
+        var generation = waitingOn.filter { $0.value == 0 }.map(\.key).sorted()
         var order: [PathInfo] = []
         order.reserveCapacity(byPath.count)
-        while let next = ready.popLast() {
-            order.append(byPath[next]!)
-            for dependent in dependents[next] ?? [] {
-                waitingOn[dependent]! -= 1
-                if waitingOn[dependent] == 0 { insertDescending(dependent, into: &ready) }
+        while !generation.isEmpty {
+            var next: [StorePath] = []
+            for path in generation {
+                order.append(byPath[path]!)
+                for dependent in dependents[path] ?? [] {
+                    waitingOn[dependent]! -= 1
+                    if waitingOn[dependent] == 0 { next.append(dependent) }
+                }
             }
+            generation = next.sorted()
         }
         guard order.count == byPath.count else {
             throw CycleError(paths: waitingOn.filter { $0.value > 0 }.map(\.key).sorted())
         }
         return order
-    }
-
-    private static func insertDescending(_ path: StorePath, into ready: inout [StorePath]) {
-        var low = 0, high = ready.count
-        while low < high {
-            let mid = (low + high) / 2
-            if ready[mid] > path { low = mid + 1 } else { high = mid }
-        }
-        ready.insert(path, at: low)
     }
 }
 

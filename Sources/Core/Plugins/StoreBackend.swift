@@ -3,6 +3,8 @@
 /// The pipeline calls `beginNar` for a path, streams its NAR (compressed when
 /// `storesCompressedNars`) into the returned writer, commits it, and later publishes
 /// it, in topological order, so that nothing refers to a path that is not there yet.
+/// Publication comes in batches of paths that do not refer to each other: a folder
+/// makes a whole batch durable at once, a server takes it in parallel.
 public protocol StoreBackend: Sendable {
     var description: String { get }
     /// True for binary caches: NARs are compressed first and described by a narinfo.
@@ -21,8 +23,10 @@ public protocol StoreBackend: Sendable {
     func writeMemory(for info: PathInfo) -> Int
     /// Starts writing the NAR of `info`; `compression` is the codec's name.
     func beginNar(_ info: PathInfo, compression: String) async throws -> any NarWriter
-    /// Makes a committed NAR visible: the narinfo of a binary cache, written last.
-    func publish(_ nar: StoredNar) async throws
+    /// Makes committed NARs visible: the narinfos of a binary cache, written last. No NAR
+    /// of a batch refers to another, so they may appear in any order, or together.
+    /// Returns the error of each path that was not published.
+    func publish(_ batch: [StoredNar]) async -> [StorePath: any Error]
     func close() async
 }
 

@@ -32,7 +32,7 @@ public final class ServeStoreBackend: StoreBackend {
     }
 
     /// An imported path is visible once the peer confirmed it; nothing more to publish.
-    public func publish(_ nar: StoredNar) async throws {}
+    public func publish(_ batch: [StoredNar]) async -> [StorePath: any Error] { [:] }
 
     public func close() async { await pool.close() }
 }

@@ -1,14 +1,26 @@
+import CLinux
 import FerryCore
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A binary cache's files in a local folder. Every file appears by `rename(2)` after an
-/// `fsync`, and the folder is synced after a NAR arrives; a NAR's spool is a temporary
-/// file in `nar/` itself, so storing it is a rename, never a copy.
+/// A binary cache's files in a local folder. Every file appears by `rename(2)` once its
+/// contents are on disk; a NAR's spool is a temporary file in `nar/` itself, so storing
+/// it is a rename, never a copy.
+///
+/// Durability comes in batches, as a database commits a group: a stored NAR waits as a
+/// temporary until the next narinfos are written, and then one `syncfs(2)` flushes the
+/// NARs and the narinfos together, the NARs are renamed into `nar/` and that folder
+/// synced, and only then do the narinfos appear, their folder synced last. A crash at any
+/// point leaves either a whole narinfo whose NAR is whole, or no narinfo. Two flushes per
+/// batch instead of three per path: for 2 000 small paths that is the difference between
+/// waiting on the disk and not (Nix writes a folder cache with no flush at all).
 public struct FileStorage: CacheStorage {
     public let root: String
+    /// NARs stored but not yet renamed into place.
+    private let waiting = WaitingNars()
 
     public init(root: String) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
@@ -35,7 +47,9 @@ public struct FileStorage: CacheStorage {
         return Array(data)
     }
 
-    public func exists(_ key: String) async throws -> Bool { access(path(key), F_OK) == 0 }
+    public func exists(_ key: String) async throws -> Bool {
+        waiting.contains(path(key)) || access(path(key), F_OK) == 0
+    }
 
     public func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
         let fd = open(path(key), O_RDONLY | O_CLOEXEC)
@@ -56,17 +70,76 @@ public struct FileStorage: CacheStorage {
         try AtomicFile.write(bytes, to: path(key))
     }
 
+    /// Takes the spool's file, to be renamed to `key` by the next `write(_ files:)`.
     public func store(_ spool: Spool, as key: String, contentType: String) async throws {
-        let final = path(key)
         if let temporary = spool.takeFile() {
-            do { try AtomicFile.rename(temporary, to: final) } catch { unlink(temporary); throw error }
+            waiting.add(temporary, as: path(key))
         } else {
-            try AtomicFile.write(spool.bytesInMemory ?? [], to: final)
+            try AtomicFile.write(spool.bytesInMemory ?? [], to: path(key))
+        }
+    }
+
+    /// Writes the files as temporaries, then makes them and every NAR stored before the
+    /// call durable and visible, in that order (see the type's comment).
+    public func write(_ files: [CacheFile]) async -> [String: any Error] {
+        var failures: [String: any Error] = [:]
+        var written: [(key: String, temporary: String)] = []
+        for file in files {
+            do { written.append((file.key, try AtomicFile.writeTemporary(file.bytes, for: path(file.key), sync: false))) } catch {
+                failures[file.key] = error
+            }
+        }
+        let nars = waiting.all()
+        let pending = written
+        do {
+            let notRenamed = try await onOwnThread { () throws -> [String: any Error] in
+                try syncFileSystem()
+                try publish(nars)
+                var notRenamed: [String: any Error] = [:]
+                for (key, temporary) in pending {
+                    do { try AtomicFile.rename(temporary, to: path(key)) } catch {
+                        unlink(temporary)
+                        notRenamed[key] = error
+                    }
+                }
+                for folder in Set(pending.map { parent(of: path($0.key)) }) { try AtomicFile.syncDirectory(folder) }
+                return notRenamed
+            }
+            failures.merge(notRenamed) { first, _ in first }
+        } catch {
+            for (key, temporary) in written where failures[key] == nil {
+                unlink(temporary)
+                failures[key] = error
+            }
+        }
+        return failures
+    }
+
+    /// Renames waiting NARs into `nar/`, each leaving the waiting list only once it is
+    /// there, and syncs the folder.
+    private func publish(_ nars: [(final: String, temporary: String)]) throws {
+        guard !nars.isEmpty else { return }
+        for nar in nars {
+            try AtomicFile.rename(nar.temporary, to: nar.final)
+            waiting.renamed(nar.final)
         }
         try AtomicFile.syncDirectory(spoolDirectory)
     }
 
-    public func close() async {}
+    /// Flushes everything written to the cache's file system.
+    private func syncFileSystem() throws {
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", root) }
+        defer { Glibc.close(fd) }
+        guard syncfs(fd) == 0 else { throw SystemError("syncfs", root) }
+    }
+
+    /// Removes the NARs that no narinfo came for (their paths failed).
+    public func close() async { waiting.removeAll() }
+
+    private func parent(of path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    }
 
     private func path(_ key: String) -> String { "\(root)/\(key)" }
 }
@@ -84,5 +157,31 @@ extension FileStorage {
         }
     ) { settings, _ in
         FileStorage(root: expandingTilde(try settings.required("path", "which folder holds the cache?")))
+    }
+}
+
+/// Stored NARs not yet renamed into place: their final path, and the temporary file
+/// that holds them.
+private final class WaitingNars: Sendable {
+    private let nars = Mutex<[String: String]>([:])
+
+    /// A second copy of the same NAR (the same FileHash: the same bytes) is dropped.
+    func add(_ temporary: String, as final: String) {
+        let added = nars.withLock { nars in
+            guard nars[final] == nil else { return false }
+            nars[final] = temporary
+            return true
+        }
+        if !added { unlink(temporary) }
+    }
+
+    func contains(_ final: String) -> Bool { nars.withLock { $0[final] != nil } }
+
+    func all() -> [(final: String, temporary: String)] { nars.withLock { $0.map { ($0.key, $0.value) } } }
+
+    func renamed(_ final: String) { _ = nars.withLock { $0.removeValue(forKey: final) } }
+
+    func removeAll() {
+        for temporary in nars.withLock({ state in defer { state = [:] }; return Array(state.values) }) { unlink(temporary) }
     }
 }

@@ -39,7 +39,7 @@ final class HTTPStorage: CacheStorage {
 
     func store(_ spool: Spool, as key: String, contentType: String) async throws {
         try await transport.call(.PUT, base.appending(key: key), headers: [("Content-Type", contentType)],
-                                 body: .spool(spool.chunks(), sha256: try spool.finish()))
+                                 body: .spool(spool.chunks(), sha256: spool.finish()))
     }
 
     func close() async {}

@@ -56,7 +56,7 @@ final class S3Storage: CacheStorage {
     }
 
     func store(_ spool: Spool, as key: String, contentType: String) async throws {
-        let hash = try spool.finish()
+        let hash = spool.finish()
         if spool.size <= multipartThreshold {
             try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)],
                                      body: .spool(spool.chunks(), sha256: hash))
