@@ -7,7 +7,7 @@ export NIX_REMOTE := local
 export NIX_CONFIG := sandbox = false
 export LC_ALL := C.UTF-8
 
-.PHONY: bootstrap build test test-unit fuzz demo clean
+.PHONY: bootstrap build test test-unit fuzz bench demo clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -24,6 +24,10 @@ test: bootstrap
 # The fuzz targets for longer: FUZZ_SECONDS each (default 600).
 fuzz: bootstrap
 	scripts/fuzz.sh $${FUZZ_SECONDS:-600}
+
+# Ferry beside nix copy and the hardware bounds, with peak RSS (bench/bench.sh: RUNS, XZ_RUNS, ...).
+bench: bootstrap
+	bench/bench.sh
 
 test-unit: bootstrap
 	swift test --filter FerryCoreTests

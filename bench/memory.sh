@@ -1,32 +1,17 @@
 #!/usr/bin/env bash
 # Peak memory of `ferry copy-closure` and `ferry mirror` (into S3, multipart) on a NAR four
-# times larger than --memory-limit.
+# times larger than --memory-limit (`make bench` has the copies too; this adds S3).
 # A benchmark, not a test: it prints figures (peak RSS from /usr/bin/time -v, and the
 # limiter's own peak), it asserts nothing.
 #   bench/memory.sh [BUDGET_MIB]     (default 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export NIX_REMOTE=${NIX_REMOTE:-local}
+source bench/lib.sh
 budget_mib=${1:-64}
-nar_mib=$((budget_mib * 4))
-ferry=.build/release/ferry
-[ -x "$ferry" ] || swift build -c release >/dev/null
-work=$(mktemp -d /tmp/ferry-bench-memory.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
-# A store path holding one incompressible file of NAR_MIB MiB, seeded so it is the same path every run.
-mkdir -p "$work/huge"
-python3 -c "
-import random, sys
-r = random.Random(4242)
-with open('$work/huge/blob', 'wb') as f:
-    for _ in range($nar_mib):
-        f.write(r.randbytes(1 << 20))
-"
-path=$(nix-store --add "$work/huge")
+path=$(huge_fixture $((budget_mib * 4)))
 nar_bytes=$(nix-store --query --size "$path")
 
-measure() {  # name, then the ferry arguments
+measure_memory() {  # name, then the ferry arguments
   local name=$1; shift
   /usr/bin/time -v "$ferry" "$@" "$path" 2> "$work/time.txt" >/dev/null || { cat "$work/time.txt"; exit 1; }
   local rss_kib peak
@@ -37,17 +22,16 @@ measure() {  # name, then the ferry arguments
 
 echo "| run                          | NAR          | budget     | peak RSS   | limiter                    |"
 echo "|------------------------------|--------------|------------|------------|----------------------------|"
-measure "local → file, zstd"  copy-closure --memory-limit "${budget_mib}MiB" --to "file://$work/cache-zstd?compression=zstd"
-measure "local → file, none"  copy-closure --memory-limit "${budget_mib}MiB" --to "file://$work/cache-none?compression=none"
-measure "local → store root"  copy-closure --memory-limit "${budget_mib}MiB" --to "local?root=$work/root"
+measure_memory "local → file, zstd"  copy-closure --memory-limit "${budget_mib}MiB" --to "file://$work/cache-zstd?compression=zstd"
+measure_memory "local → file, none"  copy-closure --memory-limit "${budget_mib}MiB" --to "file://$work/cache-none?compression=none"
+measure_memory "local → store root"  copy-closure --memory-limit "${budget_mib}MiB" --to "local?root=$work/root"
 
 # Mirroring: Nix writes the source caches; moto's S3 server (checking signatures) takes them.
-nix copy --extra-experimental-features nix-command --to "file://$work/src-zstd?compression=zstd" "$path"
-nix copy --extra-experimental-features nix-command --to "file://$work/src-none?compression=none" "$path"
+nix copy --to "file://$work/src-zstd?compression=zstd" "$path"
+nix copy --to "file://$work/src-none?compression=none" "$path"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 INITIAL_NO_AUTH_ACTION_COUNT=4 python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; rm -rf "$work"' EXIT
+cleanups+=("kill $!")
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
 read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(python3 -c "
 import boto3, json
@@ -64,6 +48,6 @@ for bucket in ('as-is', 'recompressed'):
 print(key['AccessKeyId'], key['SecretAccessKey'])")
 export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 s3="endpoint=127.0.0.1:$port&scheme=http&multipart-threshold=16MiB&compression=zstd"
-measure "mirror zstd → S3, as is"     mirror --no-check-sigs --memory-limit "${budget_mib}MiB" --from "file://$work/src-zstd" --to "s3://as-is?$s3"
-measure "mirror none → S3, zstd"      mirror --no-check-sigs --memory-limit "${budget_mib}MiB" --from "file://$work/src-none" --to "s3://recompressed?$s3"
+measure_memory "mirror zstd → S3, as is"     mirror --no-check-sigs --memory-limit "${budget_mib}MiB" --from "file://$work/src-zstd" --to "s3://as-is?$s3"
+measure_memory "mirror none → S3, zstd"      mirror --no-check-sigs --memory-limit "${budget_mib}MiB" --from "file://$work/src-none" --to "s3://recompressed?$s3"
 nix-store --delete "$path" >/dev/null 2>&1 || true
