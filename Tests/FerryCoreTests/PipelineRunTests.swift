@@ -145,6 +145,16 @@ struct PipelineRunTests {
         }
     }
 
+    @Test("into a cache copies start largest NAR first; into a store, references first")
+    func copyOrder() async throws {
+        let cache = MemoryBackend()
+        _ = try await pipeline(source(), cache, jobs: 1).run(paths: [app, other])
+        #expect(cache.log.filter { $0.hasPrefix("begin") }.first == "begin lib")
+        let store = MemoryBackend(referencesFirst: true)
+        _ = try await pipeline(source(), store, jobs: 1).run(paths: [app, other])
+        #expect(store.log.filter { $0.hasPrefix("begin") } == ["begin leaf", "begin other", "begin lib", "begin app"])
+    }
+
     @Test("NAR bytes arrive whole and unchanged") func bytes() async throws {
         let backend = MemoryBackend()
         let src = source()

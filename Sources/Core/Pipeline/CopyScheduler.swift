@@ -1,16 +1,24 @@
 /// Decides which path a copy worker takes next and which NAR is published next.
 ///
 /// Copies may finish in any order; publication follows the topological order strictly
-/// (references first, ties by store path), so the destination never shows a path whose
-/// references are missing and the log is the same every run. A failed path fails its
-/// dependents too. For backends that need references first (a Nix store), a path is
-/// handed out only once its references are published.
+/// (references first, in generations sorted by store path), so the destination never
+/// shows a path whose references are missing and the log is the same every run. A failed
+/// path fails its dependents too.
+///
+/// Into a binary cache, copies start largest NAR first: the longest copies then overlap
+/// everything else instead of running alone at the end, while narinfos still go out in
+/// topological order. For backends that need references first (a Nix store), copies
+/// follow the topological order and a path is handed out only once its references are
+/// published.
 actor CopyScheduler {
     private enum State {
         case pending, running, uploaded(StoredNar), published, failed
     }
 
+    /// Publication order: topological.
     private let order: [PathInfo]
+    /// The order copies start in.
+    private let copyOrder: [PathInfo]
     private let referencesFirst: Bool
     private var state: [StorePath: State]
     /// Indices below this are no longer pending.
@@ -23,6 +31,8 @@ actor CopyScheduler {
 
     init(order: [PathInfo], referencesFirst: Bool) {
         self.order = order
+        copyOrder = referencesFirst ? order : order.enumerated()
+            .sorted { ($0.element.narSize, $1.offset) > ($1.element.narSize, $0.offset) }.map(\.element)
         self.referencesFirst = referencesFirst
         state = Dictionary(order.map { ($0.path, State.pending) }, uniquingKeysWith: { first, _ in first })
     }
@@ -31,8 +41,8 @@ actor CopyScheduler {
     func nextCopy() async -> PathInfo? {
         while true {
             var anyPending = false
-            for index in startCursor..<order.count {
-                let info = order[index]
+            for index in startCursor..<copyOrder.count {
+                let info = copyOrder[index]
                 guard case .pending = state[info.path]! else {
                     if index == startCursor { startCursor += 1 }
                     continue

@@ -7,11 +7,17 @@ import Synchronization
 /// stdout and stderr are both drained on every wait, so neither can fill the channel's
 /// window; stderr's tail is kept for errors. A read or write that moves no byte for
 /// `io-timeout` fails with an error naming the host.
+///
+/// After each read the session's thread goes on deciphering what has already arrived, up
+/// to `ReadAhead.limit` and never waiting for more, so the next chunk of a NAR is
+/// decrypted while the caller hashes and compresses this one; the caller takes read-ahead
+/// bytes without going through the session's queue.
 final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
     let peer: String
     private let session: SSHSession
     /// Touched only on the session's queue.
     private let channel: OpaquePointer
+    private let ahead = Mutex(ReadAhead())
     private let stderrTail = Mutex(TailBuffer(limit: 16 * 1024))
     private let closed = Atomic<Bool>(false)
 
@@ -50,20 +56,56 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
     var peerDiagnostics: String { stderrTail.withLock { $0.text } }
 
     func read(maxLength: Int) async throws -> [UInt8] {
-        try await session.perform { [self] session in
+        if let bytes = ahead.withLock({ $0.take(maxLength) }) {
+            readAheadLater()
+            return bytes
+        }
+        let bytes = try await session.perform { [self] session in
+            // A read-ahead may have run while this waited for the queue.
+            if let bytes = ahead.withLock({ $0.take(maxLength) }) { return bytes }
             let deadline = Deadline.after(session.endpoint.ioTimeout, setting: "io-timeout")
-            var buffer = [UInt8](repeating: 0, count: maxLength)
             while true {
-                let n = buffer.withUnsafeMutableBytes {
-                    ferry_ssh2_channel_read(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
-                }
+                let (bytes, n) = readChannel(maxLength)
                 drainStderr()
-                if n > 0 { return Array(buffer[0..<n]) }
+                if n > 0 { return bytes }
                 if n == 0 && libssh2_channel_eof(channel) != 0 { return [] }
                 if n < 0 && n != Int(FERRY_LIBSSH2_ERROR_EAGAIN) { throw session.lastError("read from the remote nix-store", code: n) }
                 try session.waitForSocket(until: deadline, doing: "reading from the remote nix-store")
             }
         }
+        if !bytes.isEmpty { readAheadLater() }
+        return bytes
+    }
+
+    /// One `libssh2_channel_read` of at most `maxLength` bytes: what it read, and its
+    /// result. Runs on the session's queue.
+    private func readChannel(_ maxLength: Int) -> ([UInt8], Int) {
+        var result = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
+            result = ferry_ssh2_channel_read(channel, UnsafeMutableRawPointer(buffer.baseAddress!)
+                .assumingMemoryBound(to: CChar.self), maxLength)
+            count = max(result, 0)
+        }
+        return (bytes, result)
+    }
+
+    /// Queues a read-ahead unless one is queued or enough is read ahead already.
+    private func readAheadLater() {
+        guard ahead.withLock({ $0.claim() }) else { return }
+        session.performLater { [self] _ in readAhead() }
+    }
+
+    /// Reads what has arrived, without waiting for more; an error or the end is left for
+    /// the next `read` to meet. Runs on the session's queue.
+    private func readAhead() {
+        defer { ahead.withLock { $0.running = false } }
+        guard !closed.load(ordering: .acquiring) else { return }
+        while case let room = ahead.withLock({ ReadAhead.limit - $0.count }), room > 0 {
+            let (bytes, n) = readChannel(min(room, ReadAhead.chunk))
+            guard n > 0 else { break }
+            ahead.withLock { $0.append(bytes) }
+        }
+        drainStderr()
     }
 
     func write(_ bytes: ArraySlice<UInt8>) async throws {
@@ -126,4 +168,45 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
 struct UnsafeSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// Bytes read from the channel ahead of the caller, oldest first.
+private struct ReadAhead: ~Copyable {
+    /// At most this much is read ahead, in reads of at most `chunk`.
+    static let limit = 1 << 20
+    static let chunk = 128 << 10
+    private var bytes: [UInt8] = []
+    private var start = 0
+    /// A read-ahead is queued or running.
+    var running = false
+
+    var count: Int { bytes.count - start }
+
+    /// Up to `maxLength` of the oldest bytes, or nil when none is there.
+    mutating func take(_ maxLength: Int) -> [UInt8]? {
+        guard count > 0 else { return nil }
+        let end = min(bytes.count, start + maxLength)
+        let taken = Array(bytes[start..<end])
+        start = end
+        if start == bytes.count {
+            bytes.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        return taken
+    }
+
+    mutating func append(_ more: [UInt8]) {
+        if start > 0 {
+            bytes.removeFirst(start)
+            start = 0
+        }
+        bytes += more
+    }
+
+    /// True when the caller should queue a read-ahead (and it is now marked queued).
+    mutating func claim() -> Bool {
+        guard !running && count < Self.limit else { return false }
+        running = true
+        return true
+    }
 }

@@ -91,6 +91,11 @@ final class SSHSession: @unchecked Sendable {
         }
     }
 
+    /// Queues `body` on the session's queue without waiting for it.
+    func performLater(_ body: @escaping @Sendable (SSHSession) -> Void) {
+        queue.async { body(self) }
+    }
+
     /// The raw session, for calls made on the queue.
     var handle: OpaquePointer { session }
 
