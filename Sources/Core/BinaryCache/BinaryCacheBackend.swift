@@ -59,32 +59,30 @@ public final class BinaryCacheBackend: StoreBackend {
     /// Signs each path (keeping the signatures it already has), then writes the listings
     /// and, last, the narinfos of those whose listing was written.
     public func publish(_ batch: [StoredNar]) async -> [StorePath: any Error] {
-        var listings: [CacheFile] = []
-        var narInfos: [(path: StorePath, file: CacheFile)] = []
+        var listings: [(StorePath, CacheFile)] = []
+        var narInfos: [(StorePath, CacheFile)] = []
         for nar in batch {
             var info = nar.info
             secretKey?.sign(&info)
             if let listing = nar.listing {
-                listings.append(CacheFile(key: "\(info.path.hashPart).ls", bytes: Array(listing.utf8),
-                                          contentType: CacheContentType.listing))
+                listings.append((info.path, CacheFile(key: "\(info.path.hashPart).ls", bytes: Array(listing.utf8),
+                                                      contentType: CacheContentType.listing)))
             }
             let narInfo = NarInfo(info: info, url: nar.url!, compression: nar.compression!,
                                   fileHash: nar.fileHash, fileSize: nar.fileSize)
             narInfos.append((info.path, CacheFile(key: NarInfo.key(for: info.path), bytes: Array(narInfo.rendered().utf8),
                                                   contentType: CacheContentType.narInfo)))
         }
-        var failures: [StorePath: any Error] = [:]
-        if !listings.isEmpty {
-            let failed = await storage.write(listings)
-            for (path, _) in narInfos {
-                if let error = failed["\(path.hashPart).ls"] { failures[path] = error }
-            }
-        }
-        let written = await storage.write(narInfos.filter { failures[$0.path] == nil }.map(\.file))
-        for (path, file) in narInfos {
-            if let error = written[file.key] { failures[path] = error }
-        }
-        return failures
+        let failures = await write(listings)
+        return await write(narInfos.filter { failures[$0.0] == nil }).merging(failures) { first, _ in first }
+    }
+
+    /// Writes each path's file; returns the error of each path whose file was not written.
+    private func write(_ files: [(path: StorePath, file: CacheFile)]) async -> [StorePath: any Error] {
+        guard !files.isEmpty else { return [:] }
+        let failed = await storage.write(files.map(\.file))
+        return Dictionary(files.compactMap { entry in failed[entry.file.key].map { (entry.path, $0) } },
+                          uniquingKeysWith: { first, _ in first })
     }
 
     public func close() async { await storage.close() }
