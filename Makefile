@@ -2,9 +2,16 @@
 # `make test` runs every test. Both install what they need first (scripts/bootstrap.sh).
 SHELL := /bin/bash
 
-# Nix without a daemon, as root, and builds without a sandbox (tests build small closures).
+# Nix without a daemon, as root, and builds without a sandbox or build users (tests build
+# small closures; Debian's nix-bin alone makes no nixbld group), never downloading.
 export NIX_REMOTE := local
-export NIX_CONFIG := sandbox = false
+define NIX_CONFIG
+sandbox = false
+build-users-group =
+substituters =
+experimental-features = nix-command
+endef
+export NIX_CONFIG
 export LC_ALL := C.UTF-8
 
 .PHONY: bootstrap build test test-unit fuzz bench demo clean

@@ -3,8 +3,8 @@
 
 set -euo pipefail
 export NIX_REMOTE=${NIX_REMOTE:-local}
-# No sandbox, no substituters (the fixtures are built here, never downloaded).
-export NIX_CONFIG=$'sandbox = false\nsubstituters =\nexperimental-features = nix-command'
+# No sandbox, no build users, no substituters (the fixtures are built here, never downloaded).
+export NIX_CONFIG=$'sandbox = false\nbuild-users-group =\nsubstituters =\nexperimental-features = nix-command'
 export LC_ALL=C.UTF-8
 cores=$(nproc)
 ferry=$PWD/.build/release/ferry

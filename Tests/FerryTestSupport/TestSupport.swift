@@ -1,9 +1,10 @@
 import Foundation
 
-/// The environment real Nix runs in for the tests: no daemon, no sandbox, `nix` commands on.
+/// The environment real Nix runs in for the tests: no daemon, no sandbox, no build users
+/// (a bare Debian nix-bin has no nixbld group), no substituters, `nix` commands on.
 public let nixEnvironment = [
     "NIX_REMOTE": "local",
-    "NIX_CONFIG": "sandbox = false\nexperimental-features = nix-command",
+    "NIX_CONFIG": "sandbox = false\nbuild-users-group =\nsubstituters =\nexperimental-features = nix-command",
 ]
 
 /// What a finished command printed.
