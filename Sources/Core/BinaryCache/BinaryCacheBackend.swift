@@ -50,10 +50,13 @@ public final class BinaryCacheBackend: StoreBackend {
         Int(min(UInt64(storage.spoolMemory), info.narSize + 64 << 10))
     }
 
+    /// An uncompressed NAR's spool takes its NarHash as its FileHash instead of hashing it
+    /// again: the pipeline commits a NAR only once its NarHash has been checked.
     public func beginNar(_ info: PathInfo, compression: String) async throws -> any NarWriter {
-        BinaryCacheNarWriter(info: info, compression: compression, storage: storage,
-                             spool: Spool(memoryLimit: writeMemory(for: info), directory: storage.spoolDirectory,
-                                          name: "\(info.path.hashPart).nar"))
+        let knownHash = compression == "none" && info.narHash.algorithm == .sha256 ? info.narHash : nil
+        return BinaryCacheNarWriter(info: info, compression: compression, storage: storage,
+                                    spool: Spool(memoryLimit: writeMemory(for: info), directory: storage.spoolDirectory,
+                                                 name: "\(info.path.hashPart).nar", knownHash: knownHash))
     }
 
     /// Signs each path (keeping the signatures it already has), then writes the listings

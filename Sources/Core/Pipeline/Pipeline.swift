@@ -134,6 +134,7 @@ public struct Pipeline: Sendable {
             throw ConfigError("--shard", "\(backend.description) adds a path only after its references, which another shard may not have copied yet; shard into binary caches only")
         }
         let requested = Array(Set(paths)).sorted()
+        source.openAhead()
         let valid = try await source.protect(requested)
         let missing = requested.filter { !valid.contains($0) }
         guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }

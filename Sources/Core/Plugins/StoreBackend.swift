@@ -36,7 +36,8 @@ extension StoreBackend {
 }
 
 /// A NAR being written to a backend. Until `commit()` nothing of it is visible; `abort()`
-/// removes whatever was written.
+/// removes whatever was written. The pipeline commits only a NAR whose NarSize and
+/// NarHash it has checked.
 public protocol NarWriter: AsyncByteSink {
     func commit() async throws -> StoredNar
     func abort() async

@@ -18,10 +18,14 @@ public protocol StoreSource: Sendable {
     func readMemory(for info: PathInfo) -> Int
     /// Streams the uncompressed NAR of `info.path` to `sink`, in order.
     func streamNar(of info: PathInfo, into sink: @escaping (ArraySlice<UInt8>) async throws -> Void) async throws
+    /// Starts opening what streaming needs (a connection) while the run plans, so the
+    /// first NAR does not wait for a handshake. A failure is left for that first use.
+    func openAhead()
     func close() async
 }
 
 extension StoreSource {
+    public func openAhead() {}
     public var requiresSignatures: Bool { false }
     public func readMemory(for info: PathInfo) -> Int { 0 }
 }

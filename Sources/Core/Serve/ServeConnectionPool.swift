@@ -1,8 +1,8 @@
 /// Up to `limit` serve-protocol connections to one store, lent to one task at a time.
 ///
 /// A connection that failed mid-command is closed, never lent again; waiters are
-/// served in arrival order. Connections are opened lazily, so a run that copies one
-/// path opens one.
+/// served in arrival order. Connections are opened when asked for, or one ahead of
+/// need with `openAhead`.
 public actor ServeConnectionPool {
     public typealias Connect = @Sendable () async throws -> ServeClient
 
@@ -50,6 +50,19 @@ public actor ServeConnectionPool {
                 }
             }
             await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    /// Opens one connection into the idle list unless one is open already. A failure is
+    /// dropped: the next `checkOut` connects again and meets it.
+    public func openAhead() async {
+        guard !closed, open == 0 else { return }
+        open += 1
+        do {
+            checkIn(try await connect())
+        } catch {
+            open -= 1
+            wakeOne()
         }
     }
 

@@ -33,8 +33,13 @@ public final class ServeStoreSource: StoreSource {
         _ = try await nars.withConnection { try await $0.dumpStorePath(info.path, to: sink) }
     }
 
+    public func openAhead() {
+        Task { await nars.openAhead() }
+    }
+
     public func close() async {
-        await nars.close()
+        async let closingNars: Void = nars.close()
         await control.close()
+        await closingNars
     }
 }

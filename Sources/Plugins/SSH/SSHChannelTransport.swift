@@ -136,12 +136,15 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
             // A peer that is gone or stalled gets one second to say its last words.
             let deadline = Deadline.after(.seconds(1), setting: "close")
             try? session.retry("send EOF", deadline: deadline) { ferry_ssh2_channel_send_eof(channel) }
-            while libssh2_channel_eof(channel) == 0 && ContinuousClock.now < deadline.instant {
+            // EOF is asked after each read: the read may have taken it off the socket, and
+            // a wait on the socket would then sit out its whole slice.
+            while ContinuousClock.now < deadline.instant {
                 var scratch = [UInt8](repeating: 0, count: 16 * 1024)
                 _ = scratch.withUnsafeMutableBytes {
                     ferry_ssh2_channel_read(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
                 }
                 drainStderr()
+                if libssh2_channel_eof(channel) != 0 { break }
                 try? session.waitForSocket(until: deadline, doing: "close")
             }
             drainStderr()
@@ -170,37 +173,36 @@ struct UnsafeSendable<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// Bytes read from the channel ahead of the caller, oldest first.
+/// Bytes read from the channel ahead of the caller, kept as the chunks they were read
+/// in and handed over whole when they fit, so read-ahead costs no copy.
 private struct ReadAhead: ~Copyable {
     /// At most this much is read ahead, in reads of at most `chunk`.
     static let limit = 1 << 20
     static let chunk = 128 << 10
-    private var bytes: [UInt8] = []
-    private var start = 0
+    /// Oldest first; never more than `limit / chunk` and a few short ones.
+    private var chunks: [[UInt8]] = []
+    private(set) var count = 0
     /// A read-ahead is queued or running.
     var running = false
 
-    var count: Int { bytes.count - start }
-
     /// Up to `maxLength` of the oldest bytes, or nil when none is there.
     mutating func take(_ maxLength: Int) -> [UInt8]? {
-        guard count > 0 else { return nil }
-        let end = min(bytes.count, start + maxLength)
-        let taken = Array(bytes[start..<end])
-        start = end
-        if start == bytes.count {
-            bytes.removeAll(keepingCapacity: true)
-            start = 0
+        guard !chunks.isEmpty else { return nil }
+        let taken: [UInt8]
+        if chunks[0].count <= maxLength {
+            taken = chunks.removeFirst()
+        } else {
+            taken = Array(chunks[0].prefix(maxLength))
+            chunks[0].removeFirst(maxLength)
         }
+        count -= taken.count
         return taken
     }
 
+    /// A short read is copied out of its chunk-sized buffer, so what is held stays near `count`.
     mutating func append(_ more: [UInt8]) {
-        if start > 0 {
-            bytes.removeFirst(start)
-            start = 0
-        }
-        bytes += more
+        chunks.append(more.count * 2 < more.capacity ? Array(more) : more)
+        count += more.count
     }
 
     /// True when the caller should queue a read-ahead (and it is now marked queued).
