@@ -117,8 +117,11 @@ CONF
 
 declare -A times rss
 # measure KEY COMMAND…: adds this run's seconds to times[KEY] and keeps the peak RSS (KiB).
+# Every command starts with nothing left to write back: Ferry's syncfs would otherwise
+# flush the files the commands before it left unflushed (a dump, nix copy's cache).
 measure() {
   local key=$1 seconds kib; shift
+  sync
   /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
   read -r seconds kib < "$work/time"
   times[$key]+="$seconds "
