@@ -12,7 +12,7 @@ import Darwin
 /// it grows past that, so a NAR of any size costs no more memory than was reserved.
 /// It hashes what it is given (SHA-256: the FileHash, and an S3 single PUT's payload hash),
 /// unless that hash is known before the first byte: an uncompressed NAR's FileHash is its
-/// NarHash, which the copy checks anyway, and hashing it twice cost a seventh of the CPU.
+/// NarHash, which the copy checks anyway (a second SHA-256 was a seventh of Ferry's CPU).
 public final class Spool: AsyncByteSink {
     public let memoryLimit: Int
     public let directory: String

@@ -179,7 +179,7 @@ private struct ReadAhead: ~Copyable {
     /// At most this much is read ahead, in reads of at most `chunk`.
     static let limit = 1 << 20
     static let chunk = 128 << 10
-    /// Oldest first; never more than `limit / chunk` and a few short ones.
+    /// Oldest first; together they hold `count` bytes.
     private var chunks: [[UInt8]] = []
     private(set) var count = 0
     /// A read-ahead is queued or running.
