@@ -31,6 +31,7 @@ dump_all="for p in ${realistic[*]}; do nix-store --dump \$p; done"
 # until its plan event (closure, presence and path infos known), times[KEY-all] the whole run.
 plan_time() {
   local key=$1; shift
+  sync  # as in measure: nothing left over to write back
   read -r planned total < <(python3 - "$ferry" "$@" <<'PY'
 import subprocess, sys, time
 start = time.monotonic()

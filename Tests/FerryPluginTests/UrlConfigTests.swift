@@ -70,6 +70,29 @@ struct UrlConfigTests {
         }
     }
 
+    @Test("an exec codec may not record Compression none: a cache takes such a file to be the NAR")
+    func execCodecNone() async throws {
+        let config = try PipelineConfig.parse(toml: """
+            [source]
+            plugin = "local"
+            [limiter]
+            memory = "1GiB"
+            [codec]
+            plugin = "exec"
+            command = ["cat"]
+            compression = "none"
+            [backend]
+            plugin = "file"
+            path = "/srv/cache"
+            """, name: "p.toml")
+        do {
+            _ = try await Pipeline.assemble(config, registry: .builtIn, logger: .init(label: "test"))
+            Issue.record("an exec codec recording none was accepted")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("use the none codec"), "\(error)")
+        }
+    }
+
     @Test("a codec that cannot fit the budget is refused with the figures") func codecTooBig() async throws {
         let config = try fromURLs("local", "file:///c?compression=xz&compression-level=9", memory: "32MiB")
         do {

@@ -62,8 +62,8 @@ public final class BinaryCacheBackend: StoreBackend {
     /// Signs each path (keeping the signatures it already has), then writes the listings
     /// and, last, the narinfos of those whose listing was written.
     public func publish(_ batch: [StoredNar]) async -> [StorePath: any Error] {
-        var listings: [(StorePath, CacheFile)] = []
-        var narInfos: [(StorePath, CacheFile)] = []
+        var listings: [(path: StorePath, file: CacheFile)] = []
+        var narInfos: [(path: StorePath, file: CacheFile)] = []
         for nar in batch {
             var info = nar.info
             secretKey?.sign(&info)
@@ -77,7 +77,7 @@ public final class BinaryCacheBackend: StoreBackend {
                                                   contentType: CacheContentType.narInfo)))
         }
         let failures = await write(listings)
-        return await write(narInfos.filter { failures[$0.0] == nil }).merging(failures) { first, _ in first }
+        return await write(narInfos.filter { failures[$0.path] == nil }).merging(failures) { first, _ in first }
     }
 
     /// Writes each path's file; returns the error of each path whose file was not written.

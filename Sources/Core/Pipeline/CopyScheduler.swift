@@ -31,6 +31,7 @@ actor CopyScheduler {
 
     init(order: [PathInfo], referencesFirst: Bool) {
         self.order = order
+        // Largest NAR first; equal sizes keep their topological order (the smaller offset first).
         copyOrder = referencesFirst ? order : order.enumerated()
             .sorted { ($0.element.narSize, $1.offset) > ($1.element.narSize, $0.offset) }.map(\.element)
         self.referencesFirst = referencesFirst

@@ -139,10 +139,7 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
             // EOF is asked after each read: the read may have taken it off the socket, and
             // a wait on the socket would then sit out its whole slice.
             while ContinuousClock.now < deadline.instant {
-                var scratch = [UInt8](repeating: 0, count: 16 * 1024)
-                _ = scratch.withUnsafeMutableBytes {
-                    ferry_ssh2_channel_read(channel, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count)
-                }
+                _ = readChannel(16 * 1024)
                 drainStderr()
                 if libssh2_channel_eof(channel) != 0 { break }
                 try? session.waitForSocket(until: deadline, doing: "close")
