@@ -10,9 +10,11 @@ public enum DurationText {
     }
 
     private static func seconds(_ number: String, scale: Double) -> Duration? {
-        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number) else {
+        // `exactly` refuses what Int64 cannot hold (a fuzzer's 10^30 seconds trapped here).
+        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number),
+              let milliseconds = Int64(exactly: (value * scale * 1000).rounded()) else {
             return nil
         }
-        return .milliseconds(Int64((value * scale * 1000).rounded()))
+        return .milliseconds(milliseconds)
     }
 }
