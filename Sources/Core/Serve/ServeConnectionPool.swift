@@ -12,6 +12,9 @@ public actor ServeConnectionPool {
     private var open = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
+    /// The connection `openAhead` is making. `close` waits for it: a handshake still running
+    /// on its thread when the process exits crashed in libssh2 (a CI run, status 11).
+    private var openingAhead: Task<Void, Never>?
 
     public init(limit: Int, connect: @escaping Connect) {
         precondition(limit >= 1)
@@ -58,9 +61,16 @@ public actor ServeConnectionPool {
     public func openAhead() async {
         guard !closed, open == 0 else { return }
         open += 1
-        do {
-            checkIn(try await connect())
-        } catch {
+        let opening = Task { adoptOpenedAhead(try? await connect()) }
+        openingAhead = opening
+        await opening.value
+    }
+
+    private func adoptOpenedAhead(_ client: ServeClient?) {
+        openingAhead = nil
+        if let client {
+            checkIn(client)
+        } else {
             open -= 1
             wakeOne()
         }
@@ -83,6 +93,7 @@ public actor ServeConnectionPool {
 
     /// Closes every idle connection; connections lent out are closed when they come back.
     public func close() async {
+        await openingAhead?.value
         closed = true
         let clients = idle
         idle.removeAll()
