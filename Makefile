@@ -2,16 +2,9 @@
 # `make test` runs every test. Both install what they need first (scripts/bootstrap.sh).
 SHELL := /bin/bash
 
-# Nix without a daemon, as root, and builds without a sandbox or build users (tests build
-# small closures; Debian's nix-bin alone makes no nixbld group), never downloading.
+# Nix without a daemon, as root, with the settings in scripts/nix.conf.
 export NIX_REMOTE := local
-define NIX_CONFIG
-sandbox = false
-build-users-group =
-substituters =
-experimental-features = nix-command
-endef
-export NIX_CONFIG
+export NIX_CONFIG := $(file < scripts/nix.conf)
 export LC_ALL := C.UTF-8
 
 .PHONY: bootstrap build test test-unit fuzz bench demo clean

@@ -4,7 +4,7 @@
 set -euo pipefail
 export NIX_REMOTE=${NIX_REMOTE:-local}
 # No sandbox, no build users, no substituters (the fixtures are built here, never downloaded).
-export NIX_CONFIG=$'sandbox = false\nbuild-users-group =\nsubstituters =\nexperimental-features = nix-command'
+NIX_CONFIG=$(cat scripts/nix.conf); export NIX_CONFIG
 export LC_ALL=C.UTF-8
 cores=$(nproc)
 ferry=$PWD/.build/release/ferry
@@ -34,10 +34,11 @@ PY
 # PARTS store paths; prints the paths.
 realistic_fixture() {
   python3 - "$work/realistic" "$1" "$2" <<'PY'
-import os, shutil, sys
+import os, shutil, sys, sysconfig
 dest, budget, parts = sys.argv[1], int(sys.argv[2]) << 20, int(sys.argv[3])
 total, n = 0, 0
-for top in ("/usr/lib/x86_64-linux-gnu", "/usr/share/doc", "/usr/lib", "/usr/share"):
+multiarch = "/usr/lib/" + (sysconfig.get_config_var("MULTIARCH") or "")
+for top in (multiarch, "/usr/share/doc", "/usr/lib", "/usr/share"):
     for root, dirs, files in os.walk(top):
         dirs.sort()
         for name in sorted(files):

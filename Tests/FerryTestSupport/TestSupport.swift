@@ -1,11 +1,15 @@
 import Foundation
 
-/// The environment real Nix runs in for the tests: no daemon, no sandbox, no build users
-/// (a bare Debian nix-bin has no nixbld group), no substituters, `nix` commands on.
+/// The environment real Nix runs in for the tests: no daemon, and the settings of
+/// `scripts/nix.conf` (no sandbox, no build users, no substituters), as `make test` sets them.
 public let nixEnvironment = [
     "NIX_REMOTE": "local",
-    "NIX_CONFIG": "sandbox = false\nbuild-users-group =\nsubstituters =\nexperimental-features = nix-command",
+    "NIX_CONFIG": (try? String(contentsOfFile: repositoryRoot + "/scripts/nix.conf", encoding: .utf8)) ?? "",
 ]
+
+/// The checkout these tests were built from.
+public let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
 /// What a finished command printed.
 public struct CommandOutput: Sendable {
