@@ -93,6 +93,34 @@ struct IdentityCodec: Codec {
     func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter { PassThrough(output) }
 }
 
+/// A codec whose streams say they keep `cores` processors busy; it counts how many of its
+/// compressors are open at once, each open for at least 30 ms.
+final class BusyCodec: Codec {
+    let compression = "none"
+    let cores: Int
+    private let open = Locked((now: 0, most: 0))
+    var mostOpen: Int { open.withLock { $0.most } }
+    init(cores: Int) { self.cores = cores }
+
+    func compressorMemory(narSize: UInt64) -> Int { 1 << 20 }
+    func compressorCores(narSize: UInt64) -> Int { cores }
+    func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        open.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+        return Compressor(output: output, codec: self)
+    }
+
+    final class Compressor: ByteFilter {
+        let output: any AsyncByteSink
+        let codec: BusyCodec
+        init(output: any AsyncByteSink, codec: BusyCodec) { self.output = output; self.codec = codec }
+        func write(_ bytes: ArraySlice<UInt8>) async throws { try await output.write(bytes) }
+        func finish() async throws {
+            try await Task.sleep(for: .milliseconds(30))
+            codec.open.withLock { $0.now -= 1 }
+        }
+    }
+}
+
 @Suite("pipeline runs")
 struct PipelineRunTests {
     let leaf = TopologicalOrderTests.path("a", "leaf")
@@ -190,6 +218,19 @@ struct PipelineRunTests {
         let log = backend.log
         #expect(log.firstIndex(of: "publish leaf")! < log.firstIndex(of: "begin lib")!)
         #expect(log.firstIndex(of: "publish lib")! < log.firstIndex(of: "begin app")!)
+    }
+
+    @Test("compressors that keep processors busy never hold more than there are; others are not held back",
+          arguments: [(streamCores: 2, mostOpen: 1), (streamCores: 1, mostOpen: 2), (streamCores: 0, mostOpen: 4)])
+    func cores(streamCores: Int, mostOpen: Int) async throws {
+        let codec = BusyCodec(cores: streamCores)
+        let pipeline = Pipeline(source: source(), codec: codec, backend: MemoryBackend(),
+                                limiter: MemoryLimiter(budget: 64 << 20), cores: CompressionCores(total: 2), jobs: 4,
+                                logger: Logger(label: "test"))
+        // leaf, lib and app refer to each other, but a cache takes NARs in any order.
+        let summary = try await pipeline.run(paths: [app, other])
+        #expect(summary.copied == 4)
+        #expect(codec.mostOpen == mostOpen)
     }
 
     @Test("a requested path the source lacks stops the run before anything is copied") func missing() async throws {

@@ -91,4 +91,12 @@ struct CodecTests {
         let xz = XZCodec(preset: 6, threads: 2)
         #expect(xz.compressorMemory(narSize: .max) > xz.compressorMemory(narSize: 1_000))
     }
+
+    @Test("xz streams hold the processors their threads use; zstd's and none's hold none") func cores() {
+        let xz = XZCodec(preset: 6, threads: 2)
+        #expect(xz.compressorCores(narSize: 1 << 30) == 2)
+        #expect(xz.compressorCores(narSize: 1_000) == 1)
+        #expect(ZstdCodec(level: 3, threads: 2).compressorCores(narSize: 1 << 30) == 0)
+        #expect(NoneCodec().compressorCores(narSize: 1 << 30) == 0)
+    }
 }

@@ -10,6 +10,9 @@ public struct Pipeline: Sendable {
     public let codec: any Codec
     public let backend: any StoreBackend
     public let limiter: MemoryLimiter
+    /// Held by compressing streams whose codec keeps processors busy, so its threads never
+    /// outnumber the machine's processors however many paths are in flight.
+    public let cores: CompressionCores
     public let jobs: Int
     /// Keys one of whose signatures a path needs; nil when signatures are not checked.
     public let trustedKeys: [PublicKey]?
@@ -21,11 +24,13 @@ public struct Pipeline: Sendable {
     private let logger: Logger
 
     public init(source: any StoreSource, codec: any Codec, backend: any StoreBackend, limiter: MemoryLimiter,
-                jobs: Int, trustedKeys: [PublicKey]? = nil, retry: RetryPolicy = .none, logger: Logger) {
+                cores: CompressionCores = CompressionCores(), jobs: Int, trustedKeys: [PublicKey]? = nil,
+                retry: RetryPolicy = .none, logger: Logger) {
         self.source = source
         self.codec = codec
         self.backend = backend
         self.limiter = limiter
+        self.cores = cores
         self.jobs = jobs
         self.trustedKeys = trustedKeys
         self.retry = retry
@@ -269,16 +274,21 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// The NAR from the source, checked, then compressed by the codec into `writer`.
+    /// The NAR from the source, checked, then compressed by the codec into `writer`. The
+    /// source is asked for it only once the compressor's processors are free, so no peer
+    /// sits on a half-sent NAR meanwhile.
     private func recompress(_ info: PathInfo, to writer: any NarWriter, check: NarCheckSink) async throws {
-        let filter: any ByteFilter = backend.storesCompressedNars
-            ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
-        try await source.streamNar(of: info) { chunk in
-            try Task.checkCancellation()
-            try await check.write(chunk)
-            try await filter.write(chunk)
+        let compressing = backend.storesCompressedNars
+        try await cores.withCores(compressing ? codec.compressorCores(narSize: info.narSize) : 0, for: info.path.path) {
+            let filter: any ByteFilter = compressing
+                ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
+            try await source.streamNar(of: info) { chunk in
+                try Task.checkCancellation()
+                try await check.write(chunk)
+                try await filter.write(chunk)
+            }
+            try await filter.finish()
         }
-        try await filter.finish()
     }
 
     /// The source's compressed bytes into `writer` as they are, while a decompressor

@@ -9,6 +9,10 @@ public protocol Codec: Sendable {
     /// A stream that compresses the NAR of `narSize` bytes written to it into `output`.
     /// A codec may choose by size: threads do not help a NAR smaller than their jobs.
     func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter
+    /// The processors one compressing stream for a NAR of `narSize` keeps busy whatever
+    /// pace the source sets (xz's threads), or 0 when the source sets the pace. The
+    /// pipeline starts such a stream only once its threads fit beside those running.
+    func compressorCores(narSize: UInt64) -> Int
     /// The most memory one decompressing stream may take; the decompressor refuses a
     /// stream that would need more (an xz dictionary, a zstd window above it).
     var decompressorMemory: Int { get }
@@ -17,6 +21,7 @@ public protocol Codec: Sendable {
 }
 
 extension Codec {
+    public func compressorCores(narSize: UInt64) -> Int { 0 }
     public var decompressorMemory: Int { 0 }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
 }

@@ -29,6 +29,9 @@ public struct XZCodec: Codec {
         return Int(lzma_stream_encoder_mt_memusage(&options))
     }
 
+    /// Every thread: xz compresses a few MiB a second per core, slower than any source.
+    public func compressorCores(narSize: UInt64) -> Int { threads(narSize: narSize) }
+
     static func mtOptions(preset: UInt32, threads: Int) -> lzma_mt {
         var options = lzma_mt()
         options.threads = UInt32(threads)
