@@ -7,7 +7,7 @@
 #
 #   RUNS=3 XZ_RUNS=1 REALISTIC_MIB=1024 SMALL_PATHS=2000 PLAN_PATHS=10000 HUGE_BUDGET_MIB=64 bench/bench.sh
 #
-# XZ_RUNS=0 leaves out xz (about four minutes a command per GiB on two cores).
+# XZ_RUNS=0 leaves out xz (about four minutes a command per GiB on two cores, three commands).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -61,11 +61,16 @@ for i in $(seq "$runs"); do
   rm -rf "$w"/fsz "$w"/nsz "$w"/bound.zst
 
   measure bound-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' > '$w/dump'"
+  # The same stream through one more process, as any tool that hashes it must take it:
+  # cat writes 128 KiB at a time, dd here 16 KiB (this machine's kernel pays far more
+  # for the larger page-cache writes).
+  measure cat-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | cat > '$w/dump-cat'"
+  measure dd-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | dd bs=16K iflag=fullblock status=none of='$w/dump-dd'"
   for s in 1 2 4; do
     measure ferry-ssh-none-$s "$ferry" copy-closure -q --jobs 4 --from "$ssh_url&max-connections=$s" \
       --to "file://$w/fsn$s?compression=none" "${realistic[@]}"
   done
-  rm -rf "$w"/fsn* "$w"/dump
+  rm -rf "$w"/fsn* "$w"/dump*
 
   measure ferry-small "$ferry" copy-closure -q --to "file://$w/fs?compression=zstd" "$small"
   measure ferry-small-skip "$ferry" copy-closure -q --to "file://$w/fs?compression=zstd" "$small"
@@ -84,6 +89,7 @@ for i in $(seq "$xz_runs"); do
   w=$work/x$i; mkdir -p "$w"
   measure ferry-xz "$ferry" copy-closure -q --to "file://$w/fx?compression=xz&parallel-compression=true" "${realistic[@]}"
   measure nix-xz nix copy --to "file://$w/nx?compression=xz&parallel-compression=true" "${realistic[@]}"
+  measure bound-xz sh -c "$dump_all | xz -q -6 -T$cores > '$w/bound.xz'"
   rm -rf "$w"
 done
 
@@ -118,7 +124,9 @@ row "local→file zstd-3: nix copy" nix-zstd
 row "local→file zstd-3: nix-store --dump \| zstd -3 -T$cores" bound-zstd
 if [ "$xz_runs" -gt 0 ]; then
   row "local→file xz, parallel: Ferry ÷ nix copy" ferry-xz nix-xz 0.6
+  row "local→file xz, parallel: Ferry ÷ dump\|xz -6 -T$cores" ferry-xz bound-xz
   row "local→file xz, parallel: nix copy" nix-xz
+  row "local→file xz: nix-store --dump \| xz -6 -T$cores" bound-xz
 fi
 row "ssh→file zstd-3: Ferry ÷ ssh dump\|zstd -3 -T$cores" ferry-ssh-zstd bound-ssh-zstd 1.15
 row "ssh→file zstd-3: Ferry ÷ nix copy --from ssh://" ferry-ssh-zstd nix-ssh-zstd 0.85
@@ -126,6 +134,8 @@ row "ssh→file zstd-3: nix copy --from ssh://" nix-ssh-zstd
 row "ssh→file zstd-3: ssh nix-store --dump \| zstd -3 -T$cores" bound-ssh-zstd
 for s in 1 2 4; do row "ssh→file none: Ferry, $s session(s) ÷ one OpenSSH dump" ferry-ssh-none-$s bound-ssh-none 1.2; done
 row "ssh→file none: ssh nix-store --dump > file" bound-ssh-none
+row "ssh→file none: ssh nix-store --dump \| cat > file" cat-ssh-none
+row "ssh→file none: ssh nix-store --dump \| dd bs=16K > file" dd-ssh-none
 row "$small_paths small paths, plan + copy: Ferry ÷ nix copy" ferry-small nix-small
 row "$small_paths small paths, second run (all there): Ferry ÷ nix copy" ferry-small-skip nix-small-skip
 seconds_row "$small_paths small paths, second run (all there): Ferry" ferry-small-skip 2
