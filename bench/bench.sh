@@ -5,14 +5,14 @@
 # targets are stated in, and the peak RSS of every Ferry run beside its memory budget.
 # It prints figures and asserts nothing.
 #
-#   RUNS=3 XZ_RUNS=1 REALISTIC_MIB=1024 SMALL_PATHS=2000 PLAN_PATHS=10000 HUGE_BUDGET_MIB=64 bench/bench.sh
+#   RUNS=5 XZ_RUNS=1 REALISTIC_MIB=1024 SMALL_PATHS=2000 PLAN_PATHS=10000 HUGE_BUDGET_MIB=64 bench/bench.sh
 #
 # XZ_RUNS=0 leaves out xz (about four minutes a command per GiB on two cores, three commands).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
-runs=${RUNS:-3}; xz_runs=${XZ_RUNS:-1}
+runs=${RUNS:-5}; xz_runs=${XZ_RUNS:-1}
 realistic_mib=${REALISTIC_MIB:-1024}; small_paths=${SMALL_PATHS:-2000}; plan_paths=${PLAN_PATHS:-10000}
 huge_budget=${HUGE_BUDGET_MIB:-64}
 budget_mib=1024  # Ferry's default --memory-limit, used by every row but the huge ones
@@ -47,29 +47,46 @@ PY
   times[$key]+="$planned "; times[$key-all]+="$total "
 }
 
+# The commands of a group, each a function of the round's folder $w.
+zstd_ferry() { measure ferry-zstd "$ferry" copy-closure -q --to "file://$w/fz?$zstd3" "${realistic[@]}"; }
+zstd_nix() { measure nix-zstd nix copy --to "file://$w/nz?$zstd3" "${realistic[@]}"; }
+zstd_bound() { measure bound-zstd sh -c "$dump_all | zstd -q -3 -T$cores > '$w/bound.zst'"; }
+ssh_zstd_ferry() { measure ferry-ssh-zstd "$ferry" copy-closure -q --from "$ssh_url" --to "file://$w/fsz?$zstd3" "${realistic[@]}"; }
+ssh_zstd_nix() {
+  measure nix-ssh-zstd env NIX_SSHOPTS="$ssh_opts" nix copy --from "ssh://$ssh_host" --to "file://$w/nsz?$zstd3" "${realistic[@]}"
+}
+ssh_zstd_bound() { measure bound-ssh-zstd sh -c "ssh $ssh_opts $ssh_host '$dump_all' | zstd -q -3 -T$cores > '$w/bsz.zst'"; }
+ssh_none_bound() { measure bound-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' > '$w/dump'"; }
+# The same stream through one more process, as any tool that hashes it must take it:
+# cat writes 128 KiB at a time, dd here 16 KiB (this machine's kernel pays far more for
+# the larger page-cache writes).
+ssh_none_cat() { measure cat-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | cat > '$w/dump-cat'"; }
+ssh_none_dd() {
+  measure dd-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | dd bs=16K iflag=fullblock status=none of='$w/dump-dd'"
+}
+ssh_none_ferry() {  # SESSIONS
+  measure ferry-ssh-none-$1 "$ferry" copy-closure -q --jobs 4 --from "$ssh_url&max-connections=$1" \
+    --to "file://$w/fsn$1?compression=none" "${realistic[@]}"
+}
+
+# run_rotated ROUND COMMAND…: runs each COMMAND (a function and its arguments, one word
+# each), starting with the ROUND-th, so no command always runs in the same place: on this
+# machine memory given back is slow to take again (16 GiB first touched at 0.3 GiB/s), so
+# a command pays for what the one before it freed.
+run_rotated() {
+  local k=$(( $1 % ($# - 1) )) command; shift
+  local all=("$@")
+  for command in "${all[@]:k}" "${all[@]:0:k}"; do $command; done
+}
+
 for i in $(seq "$runs"); do
   echo "round $i of $runs" >&2
   w=$work/r$i; mkdir -p "$w"
-  measure ferry-zstd "$ferry" copy-closure -q --to "file://$w/fz?$zstd3" "${realistic[@]}"
-  measure nix-zstd nix copy --to "file://$w/nz?$zstd3" "${realistic[@]}"
-  measure bound-zstd sh -c "$dump_all | zstd -q -3 -T$cores > '$w/bound.zst'"
+  run_rotated "$i" zstd_ferry zstd_nix zstd_bound
   rm -rf "$w"/fz "$w"/nz "$w"/bound.zst
-
-  measure ferry-ssh-zstd "$ferry" copy-closure -q --from "$ssh_url" --to "file://$w/fsz?$zstd3" "${realistic[@]}"
-  measure nix-ssh-zstd env NIX_SSHOPTS="$ssh_opts" nix copy --from "ssh://$ssh_host" --to "file://$w/nsz?$zstd3" "${realistic[@]}"
-  measure bound-ssh-zstd sh -c "ssh $ssh_opts $ssh_host '$dump_all' | zstd -q -3 -T$cores > '$w/bound.zst'"
-  rm -rf "$w"/fsz "$w"/nsz "$w"/bound.zst
-
-  measure bound-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' > '$w/dump'"
-  # The same stream through one more process, as any tool that hashes it must take it:
-  # cat writes 128 KiB at a time, dd here 16 KiB (this machine's kernel pays far more
-  # for the larger page-cache writes).
-  measure cat-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | cat > '$w/dump-cat'"
-  measure dd-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | dd bs=16K iflag=fullblock status=none of='$w/dump-dd'"
-  for s in 1 2 4; do
-    measure ferry-ssh-none-$s "$ferry" copy-closure -q --jobs 4 --from "$ssh_url&max-connections=$s" \
-      --to "file://$w/fsn$s?compression=none" "${realistic[@]}"
-  done
+  run_rotated "$i" ssh_zstd_ferry ssh_zstd_nix ssh_zstd_bound
+  rm -rf "$w"/fsz "$w"/nsz "$w"/bsz.zst
+  run_rotated "$i" ssh_none_bound ssh_none_cat ssh_none_dd "ssh_none_ferry 1" "ssh_none_ferry 2" "ssh_none_ferry 4"
   rm -rf "$w"/fsn* "$w"/dump*
 
   measure ferry-small "$ferry" copy-closure -q --to "file://$w/fs?compression=zstd" "$small"
