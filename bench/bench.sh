@@ -165,3 +165,6 @@ row "huge, local→file zstd-3, --memory-limit ${huge_budget}MiB: Ferry" ferry-h
 row "huge, ssh→file zstd-3, --memory-limit ${huge_budget}MiB: Ferry" ferry-huge-ssh "" "" "$huge_budget"
 echo
 echo "Peak RSS target: at most the budget + 64 MiB on every row."
+echo
+echo "Every run's seconds, in round order (a median hides how far they spread):"
+for key in $(printf '%s\n' "${!times[@]}" | sort); do printf '  %-18s %s\n' "$key" "${times[$key]}"; done
