@@ -83,11 +83,11 @@ for i in $(seq "$runs"); do
   echo "round $i of $runs" >&2
   w=$work/r$i; mkdir -p "$w"
   run_rotated "$i" zstd_ferry zstd_nix zstd_bound
-  rm -rf "$w"/fz "$w"/nz "$w"/bound.zst
+  rm -rf "${w:?}"/*
   run_rotated "$i" ssh_zstd_ferry ssh_zstd_nix ssh_zstd_bound
-  rm -rf "$w"/fsz "$w"/nsz "$w"/bsz.zst
+  rm -rf "${w:?}"/*
   run_rotated "$i" ssh_none_bound ssh_none_cat ssh_none_dd "ssh_none_ferry 1" "ssh_none_ferry 2" "ssh_none_ferry 4"
-  rm -rf "$w"/fsn* "$w"/dump*
+  rm -rf "${w:?}"/*
 
   measure ferry-small "$ferry" copy-closure -q --to "file://$w/fs?compression=zstd" "$small"
   measure ferry-small-skip "$ferry" copy-closure -q --to "file://$w/fs?compression=zstd" "$small"

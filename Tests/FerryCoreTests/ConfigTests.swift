@@ -1,3 +1,4 @@
+import FerryTestSupport
 import Foundation
 import Testing
 @testable import FerryCore
@@ -129,7 +130,7 @@ struct PipelineConfigTests {
     }
 
     @Test("every fuzz regression for the config parser is refused cleanly") func fuzzRegressions() throws {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../fuzz/regressions/config")
+        let dir = URL(fileURLWithPath: repositoryRoot + "/fuzz/regressions/config")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(!files.isEmpty)
         for file in files {

@@ -94,7 +94,7 @@ struct IdentityCodec: Codec {
 }
 
 /// A codec whose streams say they keep `cores` processors busy; it counts how many of its
-/// compressors are open at once, each open for at least 30 ms.
+/// compressors are open at once, each open for at least 100 ms.
 final class BusyCodec: Codec {
     let compression = "none"
     let cores: Int
@@ -115,7 +115,7 @@ final class BusyCodec: Codec {
         init(output: any AsyncByteSink, codec: BusyCodec) { self.output = output; self.codec = codec }
         func write(_ bytes: ArraySlice<UInt8>) async throws { try await output.write(bytes) }
         func finish() async throws {
-            try await Task.sleep(for: .milliseconds(30))
+            try await Task.sleep(for: .milliseconds(100))
             codec.open.withLock { $0.now -= 1 }
         }
     }

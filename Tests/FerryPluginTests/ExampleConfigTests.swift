@@ -1,12 +1,13 @@
 import FerryBuiltinPlugins
 import FerryCore
+import FerryTestSupport
 import Foundation
 import Testing
 
 @Suite("the example configs")
 struct ExampleConfigTests {
     static let examples: [String] = {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples").standardized.path
+        let dir = repositoryRoot + "/examples"
         return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { $0.hasSuffix(".toml") }.sorted().map { "\(dir)/\($0)" }
     }()

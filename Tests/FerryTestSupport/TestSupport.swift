@@ -4,8 +4,16 @@ import Foundation
 /// `scripts/nix.conf` (no sandbox, no build users, no substituters), as `make test` sets them.
 public let nixEnvironment = [
     "NIX_REMOTE": "local",
-    "NIX_CONFIG": (try? String(contentsOfFile: repositoryRoot + "/scripts/nix.conf", encoding: .utf8)) ?? "",
+    "NIX_CONFIG": nixConfig,
 ]
+
+private let nixConfig: String = {
+    let path = repositoryRoot + "/scripts/nix.conf"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        fatalError("cannot read \(path): the tests run Nix with its settings")
+    }
+    return text
+}()
 
 /// The checkout these tests were built from.
 public let repositoryRoot = URL(fileURLWithPath: #filePath)

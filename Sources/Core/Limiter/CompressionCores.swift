@@ -13,13 +13,11 @@ import Logging
 /// first served; a stream that asks for more than there are runs alone; a cancelled
 /// waiter leaves the queue.
 public struct CompressionCores: Sendable {
-    public let total: Int
     private let queue: MemoryLimiter
 
     public init(total: Int = SystemInfo.processorCount) {
-        self.total = max(1, total)
         // A wait here is the expected way to run xz, not a sign of trouble: no warnings.
-        queue = MemoryLimiter(budget: self.total, warnAfter: .seconds(365 * 86_400), logger: Logger(label: "ferry.cores"))
+        queue = MemoryLimiter(budget: max(1, total), warnAfter: nil, logger: Logger(label: "ferry.cores"))
     }
 
     /// Runs `body` holding `count` processors; `count` 0 runs it at once.

@@ -8,10 +8,11 @@ import Logging
 ///   instead of waiting forever or failing (the copy itself streams, so it fits).
 /// - A cancelled waiter leaves the queue and the next ones are woken if they now fit.
 /// - `withReservation` gives the bytes back on every way out: success, error, cancellation.
-/// - A wait of `warnAfter` or longer is logged with what was waiting, how much, how long.
+/// - A wait of `warnAfter` or longer is logged with what was waiting, how much, how long
+///   (never when `warnAfter` is nil).
 public actor MemoryLimiter {
     public nonisolated let budget: Int
-    private let warnAfter: Duration
+    private let warnAfter: Duration?
     private let logger: Logger
 
     private struct Waiter {
@@ -27,7 +28,7 @@ public actor MemoryLimiter {
     private var nextID = 0
     private var stats = LimiterStatistics()
 
-    public init(budget: Int, warnAfter: Duration = .seconds(1), logger: Logger = Logger(label: "ferry.limiter")) {
+    public init(budget: Int, warnAfter: Duration? = .seconds(1), logger: Logger = Logger(label: "ferry.limiter")) {
         precondition(budget > 0, "a memory budget must be positive")
         self.budget = budget
         self.warnAfter = warnAfter
@@ -80,7 +81,7 @@ public actor MemoryLimiter {
         let waited = ContinuousClock.now - since
         stats.totalWaited += waited
         stats.waits += 1
-        if waited >= warnAfter {
+        if let warnAfter, waited >= warnAfter {
             logger.warning("waited \(format(waited)) for \(ByteSize.format(amount)) of memory", metadata: [
                 "path": "\(label)", "bytes": "\(amount)", "waited_ms": "\(waited.milliseconds)"])
         }
