@@ -51,7 +51,12 @@ PY
 zstd_ferry() { measure ferry-zstd "$ferry" copy-closure -q --to "file://$w/fz?$zstd3" "${realistic[@]}"; }
 zstd_nix() { measure nix-zstd nix copy --to "file://$w/nz?$zstd3" "${realistic[@]}"; }
 zstd_bound() { measure bound-zstd sh -c "$dump_all | zstd -q -3 -T$cores > '$w/bound.zst'"; }
-ssh_zstd_ferry() { measure ferry-ssh-zstd "$ferry" copy-closure -q --from "$ssh_url" --to "file://$w/fsz?$zstd3" "${realistic[@]}"; }
+# ssh_zstd_ferry [TRANSPORT]: libssh2 (Ferry's default) or openssh (the system's ssh).
+ssh_zstd_ferry() {
+  local transport=${1:-libssh2}
+  measure "ferry-ssh-zstd-$transport" "$ferry" copy-closure -q --from "$ssh_url&transport=$transport" \
+    --to "file://$w/fsz-$transport?$zstd3" "${realistic[@]}"
+}
 ssh_zstd_nix() {
   measure nix-ssh-zstd env NIX_SSHOPTS="$ssh_opts" nix copy --from "ssh://$ssh_host" --to "file://$w/nsz?$zstd3" "${realistic[@]}"
 }
@@ -64,9 +69,10 @@ ssh_none_cat() { measure cat-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all'
 ssh_none_dd() {
   measure dd-ssh-none sh -c "ssh $ssh_opts $ssh_host '$dump_all' | dd bs=16K iflag=fullblock status=none of='$w/dump-dd'"
 }
-ssh_none_ferry() {  # SESSIONS
-  measure ferry-ssh-none-$1 "$ferry" copy-closure -q --jobs 4 --from "$ssh_url&max-connections=$1" \
-    --to "file://$w/fsn$1?compression=none" "${realistic[@]}"
+ssh_none_ferry() {  # SESSIONS [TRANSPORT]
+  local transport=${2:-libssh2}
+  measure "ferry-ssh-none-$1-$transport" "$ferry" copy-closure -q --jobs 4 \
+    --from "$ssh_url&max-connections=$1&transport=$transport" --to "file://$w/fsn$1-$transport?compression=none" "${realistic[@]}"
 }
 
 # run_rotated ROUND COMMAND…: runs each COMMAND (a function and its arguments, one word
@@ -84,9 +90,10 @@ for i in $(seq "$runs"); do
   w=$work/r$i; mkdir -p "$w"
   run_rotated "$i" zstd_ferry zstd_nix zstd_bound
   rm -rf "${w:?}"/*
-  run_rotated "$i" ssh_zstd_ferry ssh_zstd_nix ssh_zstd_bound
+  run_rotated "$i" ssh_zstd_ferry "ssh_zstd_ferry openssh" ssh_zstd_nix ssh_zstd_bound
   rm -rf "${w:?}"/*
-  run_rotated "$i" ssh_none_bound ssh_none_cat ssh_none_dd "ssh_none_ferry 1" "ssh_none_ferry 2" "ssh_none_ferry 4"
+  run_rotated "$i" ssh_none_bound ssh_none_cat ssh_none_dd "ssh_none_ferry 1" "ssh_none_ferry 2" "ssh_none_ferry 4" \
+    "ssh_none_ferry 1 openssh"
   rm -rf "${w:?}"/*
 
   measure ferry-small "$ferry" copy-closure -q --to "file://$w/fs?compression=zstd" "$small"
@@ -145,11 +152,13 @@ if [ "$xz_runs" -gt 0 ]; then
   row "local→file xz, parallel: nix copy" nix-xz
   row "local→file xz: nix-store --dump \| xz -6 -T$cores" bound-xz
 fi
-row "ssh→file zstd-3: Ferry ÷ ssh dump\|zstd -3 -T$cores" ferry-ssh-zstd bound-ssh-zstd 1.15
-row "ssh→file zstd-3: Ferry ÷ nix copy --from ssh://" ferry-ssh-zstd nix-ssh-zstd 0.85
+row "ssh→file zstd-3: Ferry ÷ ssh dump\|zstd -3 -T$cores" ferry-ssh-zstd-libssh2 bound-ssh-zstd 1.15
+row "ssh→file zstd-3: Ferry ÷ nix copy --from ssh://" ferry-ssh-zstd-libssh2 nix-ssh-zstd 0.85
+row "ssh→file zstd-3: Ferry, transport=openssh ÷ ssh dump\|zstd -3 -T$cores" ferry-ssh-zstd-openssh bound-ssh-zstd 1.15
 row "ssh→file zstd-3: nix copy --from ssh://" nix-ssh-zstd
 row "ssh→file zstd-3: ssh nix-store --dump \| zstd -3 -T$cores" bound-ssh-zstd
-for s in 1 2 4; do row "ssh→file none: Ferry, $s session(s) ÷ one OpenSSH dump" ferry-ssh-none-$s bound-ssh-none 1.2; done
+for s in 1 2 4; do row "ssh→file none: Ferry, $s session(s) ÷ one OpenSSH dump" ferry-ssh-none-$s-libssh2 bound-ssh-none 1.2; done
+row "ssh→file none: Ferry, transport=openssh, 1 session ÷ one OpenSSH dump" ferry-ssh-none-1-openssh bound-ssh-none 1.2
 row "ssh→file none: ssh nix-store --dump > file" bound-ssh-none
 row "ssh→file none: ssh nix-store --dump \| cat > file" cat-ssh-none
 row "ssh→file none: ssh nix-store --dump \| dd bs=16K > file" dd-ssh-none
@@ -167,4 +176,4 @@ echo
 echo "Peak RSS target: at most the budget + 64 MiB on every row."
 echo
 echo "Every run's seconds, in round order (a median hides how far they spread):"
-for key in $(printf '%s\n' "${!times[@]}" | sort); do printf '  %-18s %s\n' "$key" "${times[$key]}"; done
+for key in $(printf '%s\n' "${!times[@]}" | sort); do printf '  %-26s %s\n' "$key" "${times[$key]}"; done
