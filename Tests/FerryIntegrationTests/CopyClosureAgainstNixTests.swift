@@ -132,6 +132,28 @@ struct CopyClosureAgainstNixTests {
         #expect(result.stderr.contains(expected), "\(result.stderr)")
     }
 
+    @Test("a command line Ferry refuses exits 2, as a refused config does, and says what is wrong", arguments: [
+        (["copy-closure", "--bogus", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
+         "Unknown option '--bogus'"),
+        (["copy-closure", "/nix/store/00000000000000000000000000000000-x"], "say where to copy to with --to"),
+        (["copy-closure", "--jobs", "0", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
+         "--jobs must be 1 or more"),
+        (["frob"], "Unexpected argument 'frob'"),
+    ])
+    func usageErrors(arguments: [String], expected: String) throws {
+        let result = try ferry(arguments, check: false)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+        #expect(result.stderr.contains("--help"), "no pointer to --help: \(result.stderr)")
+    }
+
+    @Test("--help is no error: it exits 0 with the overview on stdout") func help() throws {
+        let result = try ferry(["copy-closure", "--help"])
+        #expect(result.status == 0)
+        let overview = String(decoding: result.stdout, as: UTF8.self)
+        #expect(overview.contains("OVERVIEW:"), "\(overview)")
+    }
+
     @Test("a path missing from the source exits 1 and names it; nothing is written") func missingPath() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
