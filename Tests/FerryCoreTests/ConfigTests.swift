@@ -105,6 +105,23 @@ struct PipelineConfigTests {
         #expect(message.hasPrefix(expected), "\(message)")
     }
 
+    @Test("a config file that cannot be read says why in the system's words", arguments: [
+        ("/nonexistent/p.toml", "/nonexistent/p.toml: cannot read the file: No such file or directory"),
+        ("/tmp", "/tmp: cannot read the file: Is a directory"),
+    ])
+    func unreadable(path: String, expected: String) {
+        let error = #expect(throws: ConfigError.self) { try PipelineConfig.load(file: path) }
+        #expect(error.map { "\($0)" } == expected)
+    }
+
+    @Test("text that is not UTF-8 is refused, not patched up") func notUTF8() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.path + "/k.sec"
+        try Data([0x6b, 0x3a, 0xff, 0xfe]).write(to: URL(fileURLWithPath: file))
+        #expect(throws: SystemError("read", file, errno: EILSEQ)) { try readTextFile(file) }
+    }
+
     @Test("a backend's compression keys fill the codec table, as in a URL") func compressionKeys() throws {
         let config = try PipelineConfig.parse(toml: """
             [limiter]

@@ -55,9 +55,12 @@ struct UrlConfigTests {
     @Test("URL errors name the URL", arguments: [
         ("gopher://x", "file:///c", "--from gopher://x: no source plugin handles 'gopher' stores"),
         ("local", "file://", "store URL 'file://': a file:// URL needs a folder"),
+        ("local", "file://srv/cache", "store URL 'file://srv/cache': a file:// URL names its folder from the root, with three slashes: file:///srv/cache"),
         ("local", "file:///c?compresion=zstd", nil),
         ("local?root=/r&frobnicate=1", "file:///c", nil),
         ("ssh://host:99999", "file:///c", "store URL 'ssh://host:99999': the port"),
+        ("local", "file:///c?secret-key=/nonexistent/k.sec",
+         "--to file:///c?secret-key=/nonexistent/k.sec secret-key: open '/nonexistent/k.sec' failed: No such file or directory"),
     ])
     func errors(from: String, to: String, expected: String?) async throws {
         do {

@@ -10,9 +10,9 @@ extension PipelineConfig {
     public static func raw(file path: String) throws -> Raw {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try readTextFile(path)
         } catch {
-            throw ConfigError(path, "cannot read the file: \(error.localizedDescription)")
+            throw ConfigError(path, "cannot read the file: \(String(cString: strerror(error.errno)))")
         }
         return try raw(toml: text, name: path)
     }

@@ -58,3 +58,23 @@ public func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, su
         if currentErrno() != EINTR { throw SystemError("read", subject()) }
     }
 }
+
+/// A small text file read whole (a key, a config): Foundation's reader reports a missing
+/// file as a Cocoa error domain and code, this one as `open '/etc/x' failed: No such file
+/// or directory`. Text that is not UTF-8 is refused with EILSEQ, never patched up.
+public func readTextFile(_ path: String) throws(SystemError) -> String {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw SystemError("open", path) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 1)
+    defer { buffer.deallocate() }
+    while true {
+        let n = try readSome(fd, into: buffer, subject: path)
+        if n == 0 {
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw SystemError("read", path, errno: EILSEQ) }
+            return text
+        }
+        bytes += buffer[0..<n]
+    }
+}

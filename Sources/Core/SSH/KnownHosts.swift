@@ -37,7 +37,7 @@ public struct KnownHosts: Sendable {
     /// Reads a known_hosts file; a missing file knows no host.
     public init(contentsOfFile path: String) throws {
         if FileManager.default.fileExists(atPath: path) {
-            self.init(parsing: try String(contentsOfFile: path, encoding: .utf8), source: path)
+            self.init(parsing: try readTextFile(path), source: path)
         } else {
             self.init(parsing: "", source: path)
         }

@@ -35,8 +35,7 @@ public struct SecretKey: Sendable {
 
     /// Reads a secret-key file.
     public init(contentsOfFile path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        try self.init(parsing: text, source: path)
+        try self.init(parsing: try readTextFile(path), source: path)
     }
 
     public var publicKey: PublicKey { PublicKey(name: name, key: key.publicKey) }

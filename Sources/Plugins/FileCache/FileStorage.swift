@@ -153,6 +153,11 @@ extension FileStorage {
         urlValues: { url throws(ConfigError) in
             var values = try Plugin<any CacheStorage>.queryValues(url)
             guard !url.path.isEmpty else { throw ConfigError("store URL '\(url)'", "a file:// URL needs a folder: file:///srv/cache") }
+            // file://srv/cache would otherwise write to /cache, taking `srv` for a host.
+            guard url.host == nil else {
+                throw ConfigError("store URL '\(url)'", "a file:// URL names its folder from the root, with three slashes: "
+                                  + "file:///\(url.host!)\(url.path)")
+            }
             values["path"] = .string(url.path)
             return values
         }
