@@ -62,7 +62,9 @@ struct RunOptions: ParsableArguments {
 }
 
 /// Runs an assembled pipeline over `paths`, prints what happens on stderr and the
-/// summary at the end, and exits 0 (all there), 1 (some failed) or 2 (bad config).
+/// summary at the end, and exits 0 (all there), 1 (some failed), 2 (bad config) or
+/// 128 + N after signal N. Signals are handled from the start: Ctrl-C while a slow cache
+/// is asked for its nix-cache-info stops the run as cleanly as during a copy.
 func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], selection: PathSelection = PathSelection(),
                  options: RunOptions) async throws {
     LoggingSystem.bootstrap { label in
@@ -73,7 +75,6 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     let logger = Logger(label: "ferry")
     let reporter = RunReporter(quiet: options.quiet, json: options.json)
     let config: PipelineConfig
-    let pipeline: Pipeline
     let storePaths: [StorePath]
     do {
         var raw = try makeRaw()
@@ -81,23 +82,28 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         config = try PipelineConfig.build(raw)
         storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) }
         guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
-        pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
     } catch let error as ValidationError {
         throw error
     } catch {
         throw reporter.stop(error)
     }
-    let ticker = reporter.tick { await pipeline.limiter.statistics().currentlyWaiting }
-    defer { ticker?.cancel() }
-    let run = Task { try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) } }
-    let stop = StopSignals { run.cancel() }
+    let run = Task {
+        let pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
+        let ticker = reporter.tick { await pipeline.limiter.statistics().currentlyWaiting }
+        defer { ticker?.cancel() }
+        return try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
+    }
+    let stop = StopSignals { signal in
+        reporter.stopped(by: signal)
+        run.cancel()
+    }
     let summary: RunSummary
     do {
         summary = try await run.value
     } catch {
+        if let signal = stop.received { throw reporter.stop(interruptedBy: signal) }
         throw reporter.stop(error)
     }
-    ticker?.cancel()
     reporter.finish(summary.rendered)
     if let signal = stop.received { throw ExitCode(128 + signal) }
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
@@ -111,5 +117,12 @@ extension RunReporter {
         let code: Int32 = usage ? 2 : 1
         fail("\(error)", exitCode: code)
         return ExitCode(code)
+    }
+
+    /// Reports a run stopped by `signal` before it could copy (while it planned, or
+    /// opened the source or destination): exit code 128 + the signal.
+    func stop(interruptedBy signal: Int32) -> ExitCode {
+        fail("interrupted before any copy began: no path was copied", exitCode: 128 + signal)
+        return ExitCode(128 + signal)
     }
 }

@@ -11,6 +11,7 @@ final class RunReporter: Sendable {
     private let json: Bool
     private let progress: Bool
     private let state = Mutex(Progress())
+    private let stopSignal = Mutex<Int32?>(nil)
 
     private struct Progress {
         var total = 0, done = 0, failed = 0, waiting = 0
@@ -26,6 +27,11 @@ final class RunReporter: Sendable {
     }
 
     func handle(_ event: CopyEvent) {
+        var event = event
+        if case .finished(var summary) = event, let signal = stopSignal.withLock({ $0 }) {
+            summary.stopSignal = signal
+            event = .finished(summary)
+        }
         if json { writeStdout(event.jsonLine) }
         state.withLock { state in
             record(event, in: &state)
@@ -47,6 +53,11 @@ final class RunReporter: Sendable {
                 try? await Task.sleep(for: .milliseconds(250))
             }
         }
+    }
+
+    /// The first stop signal; the summary then gives 128 + it as the exit code.
+    func stopped(by signal: Int32) {
+        stopSignal.withLock { $0 = $0 ?? signal }
     }
 
     /// Clears the status line, then prints `text` (the summary, an error) on stderr.

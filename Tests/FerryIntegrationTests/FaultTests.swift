@@ -58,6 +58,56 @@ struct FaultTests {
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", big.path])
     }
 
+    /// Sends SIGINT to `ferry` after `delay`, and gives its exit code if it exits within
+    /// `seconds` (nil if it does not, or dies of the signal instead of exiting).
+    private func interrupt(_ ferry: ChildProcess, after delay: Duration, within seconds: Int) async throws -> Int32? {
+        try await Task.sleep(for: delay)
+        ferry.kill(SIGINT)
+        guard let status = await ferry.wait(within: .seconds(seconds)) else {
+            ferry.kill(SIGKILL)
+            return nil
+        }
+        return status & 0x7f == 0 ? status >> 8 : nil
+    }
+
+    @Test("SIGINT while the compressor is busy: exit 130 at once, not when it is done; nothing is published")
+    func sigintBusyCompressor() async throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try """
+            [limiter]
+            memory = "256MiB"
+            [codec]
+            plugin = "exec"
+            command = ["sh", "-c", "sleep 60; gzip -c"]
+            compression = "gzip"
+            [backend]
+            plugin = "file"
+            path = "\(dir.path)/cache"
+            """.write(toFile: dir.path + "/slow.toml", atomically: true, encoding: .utf8)
+        let ferry = try ChildProcess(arguments: [ferryBinary, "run", dir.path + "/slow.toml", top.path], environment: nixEnvironment)
+        let code = try await interrupt(ferry, after: .seconds(2), within: 15)
+        #expect(code == 130, "\(ferry.stderr)")
+        #expect(ferry.stderr.contains("interrupted"), "\(ferry.stderr)")
+        let narinfos = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []).filter { $0.hasSuffix(".narinfo") }
+        #expect(narinfos.isEmpty, "published after the interrupt: \(narinfos)")
+    }
+
+    @Test("SIGINT while a source cache does not answer: exit 130 within seconds, saying no path was copied")
+    func sigintSilentCache() async throws {
+        let (top, _) = try NixStore.closure.get()
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--no-check-sigs", "--from", "http://127.0.0.1:\(silent.port)/c",
+                                                 "--to", "file://\(dir.path)/m", top.path], environment: nixEnvironment)
+        let code = try await interrupt(ferry, after: .seconds(1), within: 10)
+        #expect(code == 130, "\(ferry.stderr)")
+        #expect(ferry.stderr.contains("interrupted before any copy began"), "\(ferry.stderr)")
+    }
+
     @Test("SIGKILL at random moments, 20 times: every narinfo has its NAR with the right bytes; a rerun completes and cleans up")
     func sigkill() async throws {
         let (top, all) = try NixStore.closure.get()

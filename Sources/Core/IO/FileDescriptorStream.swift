@@ -10,8 +10,9 @@ import Darwin
 ///
 /// The blocking system calls run on a private dispatch queue, never on Swift's
 /// cooperative threads. Every wait is a `poll` in short slices, so a stream can be
-/// closed from another task, and an idle peer turns into `StreamTimeoutError` after
-/// `ioTimeout` instead of a wait that never ends.
+/// closed from another task, a cancelled task's read or write ends with
+/// `CancellationError` within a slice, and an idle peer turns into `StreamTimeoutError`
+/// after `ioTimeout` instead of a wait that never ends.
 public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendable {
     private let fd: Int32
     private let name: String
@@ -19,8 +20,11 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
     private let ioTimeout: Duration?
     private let closed = Atomic<Bool>(false)
 
-    /// Takes ownership of `fd`, which `close()` closes.
+    /// Takes ownership of `fd`, which `close()` closes, and makes it non-blocking: a write
+    /// larger than the room left in a pipe would otherwise block in the kernel for as long
+    /// as the peer reads nothing, past the I/O timeout and any cancellation.
     public init(fd: Int32, name: String, ioTimeout: Duration? = nil) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         self.fd = fd
         self.name = name
         self.ioTimeout = ioTimeout
@@ -30,19 +34,26 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
     deinit { close() }
 
     public func read(maxLength: Int) async throws -> [UInt8] {
-        try await onQueue { stream throws(any Error) in
-            try stream.waitUntilReady(for: Int16(POLLIN))
-            return try [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
-                count = try readSome(stream.fd, into: UnsafeMutableRawBufferPointer(buffer), subject: stream.name)
+        try await onQueue { stream, cancelled throws(any Error) in
+            while true {
+                try stream.waitUntilReady(for: Int16(POLLIN), unless: cancelled)
+                var failure: Int32 = 0
+                let bytes = [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
+                    let n = Glibc.read(stream.fd, buffer.baseAddress!, maxLength)
+                    count = max(n, 0)
+                    failure = n < 0 ? currentErrno() : 0
+                }
+                if failure == 0 { return bytes }
+                if failure != EINTR && failure != EAGAIN { throw SystemError("read", stream.name, errno: failure) }
             }
         }
     }
 
     public func write(_ bytes: ArraySlice<UInt8>) async throws {
-        try await onQueue { stream throws(any Error) in
+        try await onQueue { stream, cancelled throws(any Error) in
             var done = bytes.startIndex
             while done < bytes.endIndex {
-                try stream.waitUntilReady(for: Int16(POLLOUT))
+                try stream.waitUntilReady(for: Int16(POLLOUT), unless: cancelled)
                 let n = bytes[done...].withUnsafeBytes { Glibc.write(stream.fd, $0.baseAddress!, $0.count) }
                 if n < 0 {
                     if currentErrno() == EINTR || currentErrno() == EAGAIN { continue }
@@ -60,17 +71,25 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
         }
     }
 
-    private func onQueue<R: Sendable>(_ body: @escaping @Sendable (FileDescriptorStream) throws(any Error) -> R) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body(self) }) }
+    /// Runs `body` on the stream's queue; the flag it gets is set once the calling task is cancelled.
+    private func onQueue<R: Sendable>(_ body: @escaping @Sendable (FileDescriptorStream, CancelFlag) throws(any Error) -> R) async throws -> R {
+        let cancelled = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async { continuation.resume(with: Result { try body(self, cancelled) }) }
+            }
+        } onCancel: {
+            cancelled.value.store(true, ordering: .releasing)
         }
     }
 
-    /// Polls in slices of at most 200 ms until the descriptor is ready, closed, or idle too long.
-    private func waitUntilReady(for events: Int16) throws {
+    /// Polls in slices of at most 200 ms until the descriptor is ready, closed, idle too
+    /// long, or the task that waits is cancelled.
+    private func waitUntilReady(for events: Int16, unless cancelled: CancelFlag) throws {
         let start = ContinuousClock.now
         while true {
             if closed.load(ordering: .acquiring) { throw StreamClosedError(stream: name) }
+            if cancelled.value.load(ordering: .acquiring) { throw CancellationError() }
             var pfd = pollfd(fd: fd, events: events, revents: 0)
             let result = poll(&pfd, 1, 200)
             if result > 0 { return }
@@ -80,6 +99,11 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
             }
         }
     }
+}
+
+/// Set when the task waiting on a stream is cancelled; read by the stream's queue.
+private final class CancelFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 /// No byte moved on a stream for its whole I/O timeout.

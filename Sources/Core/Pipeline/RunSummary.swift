@@ -13,11 +13,14 @@ public struct RunSummary: Sendable {
     public var limiter = LimiterStatistics()
     /// The run was stopped by a signal; the paths it did not finish are among `failed`.
     public var interrupted = false
+    /// Which signal stopped it, when the caller (which handles signals) says so.
+    public var stopSignal: Int32?
 
     public init() {}
 
-    /// 0 when every path is at the destination, 1 when some failed.
-    public var exitCode: Int32 { failed.isEmpty ? 0 : 1 }
+    /// 128 + the signal that stopped the run, as a shell reports it; else 0 when every
+    /// path is at the destination, 1 when some failed.
+    public var exitCode: Int32 { stopSignal.map { 128 + $0 } ?? (failed.isEmpty ? 0 : 1) }
 
     /// Written bytes per NAR byte (below 1 when compression helped).
     public var compressionRatio: Double? {

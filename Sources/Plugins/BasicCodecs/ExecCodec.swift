@@ -67,17 +67,18 @@ final class ExecFilter: ByteFilter {
         do {
             try await process.input.write(bytes)
         } catch {
-            throw failure(because: "\(error)")
+            throw failure(error)
         }
     }
 
     func finish() async throws {
         process.closeInput()
         do {
-            try await pump.value
+            // The pump is a task of its own: a stopped run must stop it too.
+            try await withTaskCancellationHandler { try await pump.value } onCancel: { [pump] in pump.cancel() }
         } catch {
             process.kill()
-            throw failure(because: "\(error)")
+            throw failure(error)
         }
         let status = await process.wait()
         guard status == 0 else { throw failure(because: "it exited with status \(status >> 8)") }
@@ -85,6 +86,11 @@ final class ExecFilter: ByteFilter {
 
     private func failure(because reason: String) -> ExecCodecError {
         ExecCodecError(command: process.command, reason: reason, stderr: process.stderr)
+    }
+
+    /// `error` as the command's failure, except a cancellation, which stays one.
+    private func failure(_ error: any Error) -> any Error {
+        error is CancellationError ? error : failure(because: "\(error)")
     }
 
     deinit {

@@ -139,6 +139,8 @@ final class HTTPTransport: Sendable {
         do {
             return try await client.execute(request, deadline: .distantFuture)
         } catch {
+            // A stopped run is no failure that may pass: never retried, never "HTTP failed".
+            if Task.isCancelled { throw CancellationError() }
             throw HTTPError(cache: cache, request: "\(method) \(url.path)", reason: describe(error))
         }
     }
