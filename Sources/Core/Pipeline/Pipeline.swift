@@ -49,6 +49,9 @@ public struct Pipeline: Sendable {
         let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory,
                                     codecs: registry.codecs, retry: config.retry)
         let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
+        guard codec.compresses else {
+            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but cannot write \(codec.compression); use zstd or xz")
+        }
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
             throw ConfigError(config.codec.location,

@@ -13,6 +13,9 @@ public protocol Codec: Sendable {
     /// pace the source sets (xz's threads), or 0 when the source sets the pace. The
     /// pipeline starts such a stream only once its threads fit beside those running.
     func compressorCores(narSize: UInt64) -> Int
+    /// False for a codec Ferry only reads (bzip2): a pipeline refuses it as its `[codec]`
+    /// before it opens anything, instead of failing every path.
+    var compresses: Bool { get }
     /// The most memory one decompressing stream may take; the decompressor refuses a
     /// stream that would need more (an xz dictionary, a zstd window above it).
     var decompressorMemory: Int { get }
@@ -22,6 +25,7 @@ public protocol Codec: Sendable {
 
 extension Codec {
     public func compressorCores(narSize: UInt64) -> Int { 0 }
+    public var compresses: Bool { true }
     public var decompressorMemory: Int { 0 }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
 }

@@ -8,11 +8,13 @@ public struct BZip2Codec: Codec {
     /// libbz2's decompressor needs about 64 KiB plus 400 KiB per 100k block size, at most 900k.
     public func compressorMemory(narSize: UInt64) -> Int { 4 << 20 }
     public var decompressorMemory: Int { 4 << 20 }
+    public var compresses: Bool { false }
 
     public init() {}
 
     public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        throw ConfigError("codec bzip2", "Ferry reads bzip2 but does not write it; use zstd or xz")
+        // A pipeline refuses this codec before it gets here (`compresses`).
+        throw ConfigError("codec bzip2", "Ferry does not write bzip2")
     }
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
