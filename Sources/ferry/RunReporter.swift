@@ -15,6 +15,8 @@ final class RunReporter: Sendable {
 
     private struct Progress {
         var total = 0, done = 0, failed = 0, waiting = 0
+        /// Stored but not yet published: such a path may still fail (a reference failed).
+        var stored: Set<StorePath> = []
         var narTotal: UInt64 = 0, narDone: UInt64 = 0, fileDone: UInt64 = 0
         var start = ContinuousClock.now
         var statusShown = false
@@ -79,10 +81,14 @@ final class RunReporter: Sendable {
             state.start = .now
         case .stored(let nar, _, _):
             state.done += 1
+            state.stored.insert(nar.info.path)
             state.narDone += nar.info.narSize
             state.fileDone += nar.fileSize ?? nar.info.narSize
-        case .failed:
+        case .published(let path):
+            state.stored.remove(path)
+        case .failed(let path, _):
             state.failed += 1
+            if state.stored.remove(path) != nil { state.done -= 1 }
         default:
             break
         }

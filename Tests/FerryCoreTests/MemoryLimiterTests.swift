@@ -26,6 +26,20 @@ struct MemoryLimiterTests {
         #expect(order.withLock { $0 } == [0, 1, 2, 3, 4])
     }
 
+    @Test("the body learns whether its request stood in the queue: nil when the bytes were free")
+    func queuedTime() async throws {
+        let limiter = MemoryLimiter(budget: 100)
+        let atOnce = try await limiter.withReservation(60, for: "free") { queued in queued }
+        #expect(atOnce == nil)
+        let held = try await limiter.reserve(60, for: "holder")
+        let waiter = Task { try await limiter.withReservation(60, for: "waiter") { queued in queued } }
+        await waitForQueue(limiter, count: 1)
+        await limiter.release(held)
+        let queued = try await waiter.value
+        #expect(queued != nil && queued! >= .zero)
+        #expect(await limiter.statistics().waits == 1)
+    }
+
     @Test("a large request is not overtaken by small ones that would fit") func noStarvation() async throws {
         let limiter = MemoryLimiter(budget: 100)
         let small = try await limiter.reserve(30, for: "running")

@@ -198,11 +198,16 @@ struct PipelineRunTests {
         #expect(backend.log == ["begin app", "commit app", "publish app"])
     }
 
-    @Test("a NAR that does not match its NarHash is not published, nor is what refers to it") func mismatch() async throws {
+    @Test("a NAR that does not match its NarHash is not published, nor is what refers to it; each gets a failed event")
+    func mismatch() async throws {
         let backend = MemoryBackend()
-        let summary = try await pipeline(source(lie: leaf), backend).run(paths: [app, other])
+        let failedEvents = Locked<[StorePath]>([])
+        let summary = try await pipeline(source(lie: leaf), backend).run(paths: [app, other]) { event in
+            if case .failed(let path, _) = event { failedEvents.withLock { $0.append(path) } }
+        }
         #expect(summary.exitCode == 1)
         #expect(Set(summary.failed.map(\.path)) == [leaf, lib, app])
+        #expect(failedEvents.withLock { $0 }.sorted() == summary.failed.map(\.path).sorted(), "one failed event per failed path")
         #expect(summary.failed.first { $0.path == leaf }?.error.contains("NarHash") == true)
         let log = backend.log
         #expect(log.contains("abort leaf"))

@@ -55,7 +55,7 @@ struct UrlConfigTests {
     @Test("URL errors name the URL", arguments: [
         ("gopher://x", "file:///c", "--from gopher://x: no source plugin handles 'gopher' stores"),
         ("local", "file://", "store URL 'file://': a file:// URL needs a folder"),
-        ("local", "file:///c?compression=bzip2", "--to file:///c?compression=bzip2 compression: Ferry reads bzip2 caches but cannot write bzip2"),
+        ("local", "file:///c?compression=bzip2", "--to file:///c?compression=bzip2: Ferry reads bzip2 caches but cannot write bzip2"),
         ("local", "file://srv/cache", "store URL 'file://srv/cache': a file:// URL names its folder from the root, with three slashes: file:///srv/cache"),
         ("local", "file:///c?compresion=zstd", nil),
         ("local?root=/r&frobnicate=1", "file:///c", nil),

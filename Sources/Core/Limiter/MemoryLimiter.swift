@@ -40,9 +40,16 @@ public actor MemoryLimiter {
     /// `label` (a store path) names the holder in warnings.
     public nonisolated func withReservation<R>(_ bytes: Int, for label: String,
                                                _ body: () async throws -> R) async throws -> R {
-        let granted = try await reserve(bytes, for: label)
+        try await withReservation(bytes, for: label) { _ in try await body() }
+    }
+
+    /// `withReservation`, telling `body` how long the request stood in the queue: nil when
+    /// the bytes were free at once (then no wait is counted, however slow the call was).
+    public nonisolated func withReservation<R>(_ bytes: Int, for label: String,
+                                               _ body: (_ queued: Duration?) async throws -> R) async throws -> R {
+        let (granted, queued) = try await acquire(bytes, for: label)
         do {
-            let result = try await body()
+            let result = try await body(queued)
             await release(granted)
             return result
         } catch {
@@ -55,6 +62,11 @@ public actor MemoryLimiter {
     /// reserved, which the caller must `release`. Throws `CancellationError` if the task
     /// is cancelled while it waits.
     public func reserve(_ bytes: Int, for label: String) async throws -> Int {
+        try await acquire(bytes, for: label).granted
+    }
+
+    /// `reserve`, and how long the request was queued (nil: not at all).
+    private func acquire(_ bytes: Int, for label: String) async throws -> (granted: Int, queued: Duration?) {
         let amount = min(max(bytes, 0), budget)
         if amount < bytes {
             logger.debug("request larger than the budget runs alone", metadata: [
@@ -63,7 +75,7 @@ public actor MemoryLimiter {
         try Task.checkCancellation()
         if queue.isEmpty && inUse + amount <= budget {
             grant(amount)
-            return amount
+            return (amount, nil)
         }
         let id = nextID
         nextID += 1
@@ -85,7 +97,7 @@ public actor MemoryLimiter {
             logger.warning("waited \(format(waited)) for \(ByteSize.format(amount)) of memory", metadata: [
                 "path": "\(label)", "bytes": "\(amount)", "waited_ms": "\(waited.milliseconds)"])
         }
-        return amount
+        return (amount, waited)
     }
 
     /// Gives back bytes `reserve` returned, and wakes the waiters that now fit, in order.

@@ -28,9 +28,13 @@ actor CopyScheduler {
     private var waiting: [CheckedContinuation<Void, Never>] = []
     /// Failures the run reports, in the order they happened.
     private(set) var failures: [(path: StorePath, error: any Error)] = []
+    /// Told of every failure as it happens, the ones the scheduler decides too (a path
+    /// whose reference failed), so each failed path gets one event.
+    private let onFailure: @Sendable (StorePath, any Error) -> Void
 
-    init(order: [PathInfo], referencesFirst: Bool) {
+    init(order: [PathInfo], referencesFirst: Bool, onFailure: @escaping @Sendable (StorePath, any Error) -> Void = { _, _ in }) {
         self.order = order
+        self.onFailure = onFailure
         // Largest NAR first; equal sizes keep their topological order (the smaller offset first).
         copyOrder = referencesFirst ? order : order.enumerated()
             .sorted { ($0.element.narSize, $1.offset) > ($1.element.narSize, $0.offset) }.map(\.element)
@@ -129,6 +133,7 @@ actor CopyScheduler {
     private func fail(_ path: StorePath, _ error: any Error) {
         state[path] = .failed
         failures.append((path, error))
+        onFailure(path, error)
         notify()
     }
 

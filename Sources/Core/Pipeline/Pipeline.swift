@@ -165,11 +165,11 @@ public struct Pipeline: Sendable {
                          narBytes: order.reduce(0) { $0 + $1.narSize }))
         for path in closure where present.contains(path) { observe(.skipped(path)) }
 
-        let scheduler = CopyScheduler(order: order, referencesFirst: backend.needsReferencesFirst)
-        for path in refused.sorted() {
-            let error = CopyError.untrusted(path, source: source.description)
+        let scheduler = CopyScheduler(order: order, referencesFirst: backend.needsReferencesFirst) { path, error in
             observe(.failed(path, "\(error)"))
-            await scheduler.failed(path, error)
+        }
+        for path in refused.sorted() {
+            await scheduler.failed(path, CopyError.untrusted(path, source: source.description))
         }
         let published = try await withThrowingTaskGroup(of: [StoredNar].self) { group in
             for _ in 0..<min(jobs, max(order.count, 1)) {
@@ -211,7 +211,6 @@ public struct Pipeline: Sendable {
                 await scheduler.failed(info.path, CopyError.interrupted(info.path))
             } catch {
                 logger.error("copy failed", metadata: ["path": "\(info.path)", "error": "\(error)"])
-                observe(.failed(info.path, "\(error)"))
                 await scheduler.failed(info.path, error)
             }
         }
@@ -224,13 +223,9 @@ public struct Pipeline: Sendable {
         var published: [StoredNar] = []
         while case let batch = await scheduler.nextPublications(), !batch.isEmpty {
             let failures = await backend.publish(batch)
-            for stored in batch {
-                if let error = failures[stored.info.path] {
-                    observe(.failed(stored.info.path, "\(error)"))
-                } else {
-                    published.append(stored)
-                    observe(.published(stored.info.path))
-                }
+            for stored in batch where failures[stored.info.path] == nil {
+                published.append(stored)
+                observe(.published(stored.info.path))
             }
             await scheduler.publicationsDone(batch.map { ($0.info.path, failures[$0.info.path]) })
         }
@@ -252,11 +247,9 @@ public struct Pipeline: Sendable {
     private func copyOne(_ info: PathInfo, observe: @Sendable (CopyEvent) -> Void) async throws -> (StoredNar, Duration) {
         let passing = await passThroughForm(info)
         let bytes = memoryPerCopy(info, passThrough: passing?.form)
-        let asked = ContinuousClock.now
-        return try await limiter.withReservation(bytes, for: info.path.path) {
-            let waited = ContinuousClock.now - asked
-            if waited >= .milliseconds(1) {
-                observe(.memoryWaited(info.path, bytes: bytes, seconds: waited.seconds))
+        return try await limiter.withReservation(bytes, for: info.path.path) { queued in
+            if let queued {
+                observe(.memoryWaited(info.path, bytes: bytes, seconds: queued.seconds))
             }
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
             do {
@@ -269,7 +262,7 @@ public struct Pipeline: Sendable {
                 let listing = try check.finish()
                 var stored = try await writer.commit()
                 stored.listing = listing
-                return (stored, waited)
+                return (stored, queued ?? .zero)
             } catch {
                 await writer.abort()
                 throw error
