@@ -17,17 +17,28 @@ struct Plugins: ParsableCommand {
         section("backend", registry.backends.values.map(Describe.init))
     }
 
+    /// Each kind's options in columns as wide as their longest entry, so nothing is cut.
     private func section(_ kind: String, _ plugins: [Describe]) {
+        let options = plugins.flatMap(\.options)
+        let nameWidth = options.map(\.name.count).max() ?? 0
+        let typeWidth = options.map(\.type.count).max() ?? 0
+        let valueWidth = options.map { Plugins.defaultText($0).count }.max() ?? 0
         for plugin in plugins.sorted(by: { $0.name < $1.name }) {
             let schemes = plugin.schemes.isEmpty ? "" : "  (URLs: \(plugin.schemes.map { "\($0)://" }.joined(separator: ", ")))"
             print("\n[\(kind)] plugin = \"\(plugin.name)\": \(plugin.summary)\(schemes)")
             for option in plugin.options {
-                let name = option.name.padding(toLength: 22, withPad: " ", startingAt: 0)
-                let type = option.type.padding(toLength: 9, withPad: " ", startingAt: 0)
-                let value = option.defaultValue.map { "default \($0)" } ?? ""
-                print("  \(name)\(type)\(value.padding(toLength: 18, withPad: " ", startingAt: 0))\(option.help)")
+                print("  " + [Plugins.pad(option.name, nameWidth), Plugins.pad(option.type, typeWidth),
+                              Plugins.pad(Plugins.defaultText(option), valueWidth), option.help].joined(separator: "  "))
             }
         }
+    }
+
+    private static func defaultText(_ option: PluginOption) -> String {
+        option.defaultValue.map { "default \($0)" } ?? ""
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - text.count))
     }
 
     /// What the listing needs of a plugin of any kind.

@@ -154,6 +154,14 @@ struct CopyClosureAgainstNixTests {
         #expect(overview.contains("OVERVIEW:"), "\(overview)")
     }
 
+    @Test("ferry plugins prints every option's name and default whole, however long") func pluginsListing() throws {
+        let listing = String(decoding: try ferry(["plugins"]).stdout, as: UTF8.self)
+        for whole in ["base64-ssh-public-host-key ", "default ~/.ssh/known_hosts ", "default $TMPDIR or /tmp ",
+                      "default s3.REGION.amazonaws.com "] {
+            #expect(listing.contains(whole), "cut short: \(whole)")
+        }
+    }
+
     @Test("a path missing from the source exits 1 and names it; nothing is written") func missingPath() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
