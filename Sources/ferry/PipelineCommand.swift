@@ -6,7 +6,7 @@ import Logging
 
 /// Options every command that runs a pipeline shares.
 struct RunOptions: ParsableArguments {
-    @Flag(name: .shortAndLong, help: "Log more: -v for each path, -vv for debugging.")
+    @Flag(name: .shortAndLong, help: "Say more: -v adds each path's start, skip, wait for memory and publication; -vv debug logs too.")
     var verbose: Int
 
     @Flag(name: .shortAndLong, help: "Print only errors and the summary.")
@@ -73,7 +73,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         return handler
     }
     let logger = Logger(label: "ferry")
-    let reporter = RunReporter(quiet: options.quiet, json: options.json)
+    let reporter = RunReporter(quiet: options.quiet, json: options.json, detail: options.verbose > 0)
     let config: PipelineConfig
     let storePaths: [StorePath]
     do {

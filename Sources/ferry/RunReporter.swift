@@ -2,12 +2,14 @@ import FerryCore
 import Foundation
 import Synchronization
 
-/// Where a run's events go: a line per path on stderr (unless `--quiet`), one JSON object
+/// Where a run's events go: a line per path on stderr (unless `--quiet`; with `detail`, a
+/// line for every step of every path), one JSON object
 /// per line on stdout with `--json` (and nothing else there), and, when stderr is a
 /// terminal, a status line kept at the bottom: paths done of all, bytes in and out, rate,
 /// time left, and copies waiting for memory.
 final class RunReporter: Sendable {
     private let human: Bool
+    private let detail: Bool
     private let json: Bool
     private let progress: Bool
     private let state = Mutex(Progress())
@@ -22,8 +24,9 @@ final class RunReporter: Sendable {
         var statusShown = false
     }
 
-    init(quiet: Bool, json: Bool) {
+    init(quiet: Bool, json: Bool, detail: Bool = false) {
         human = !quiet
+        self.detail = detail && !quiet
         self.json = json
         progress = !quiet && isatty(2) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
@@ -37,7 +40,9 @@ final class RunReporter: Sendable {
         if json { writeStdout(event.jsonLine) }
         state.withLock { state in
             record(event, in: &state)
-            if human, let line = RunReporter.line(for: event) { emit(line, state: &state) }
+            if human, let line = RunReporter.line(for: event) ?? (detail ? RunReporter.detailLine(for: event) : nil) {
+                emit(line, state: &state)
+            }
         }
     }
 
@@ -106,6 +111,22 @@ final class RunReporter: Sendable {
         case .retrying(let path, let attempt, let error, let wait):
             "retrying \(path) in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))"
         case .skipped, .started, .published, .finished, .memoryWaited:
+            nil
+        }
+    }
+
+    /// The steps `-v` adds to the lines above.
+    private static func detailLine(for event: CopyEvent) -> String? {
+        switch event {
+        case .skipped(let path):
+            "already there \(path)"
+        case .started(let path, let narSize):
+            "starting \(path) (\(ByteSize.format(Int(narSize))))"
+        case .memoryWaited(let path, let bytes, let seconds):
+            "waited \(String(format: "%.2f", seconds)) s for \(ByteSize.format(bytes)) of memory: \(path)"
+        case .published(let path):
+            "published \(path)"
+        default:
             nil
         }
     }

@@ -39,6 +39,25 @@ struct ReportingTests {
         }.filter { $0 == "skipped" }.count == all.count)
     }
 
+    @Test("-v adds a line for each step of each path; -vv adds debug logs; neither changes without them")
+    func verbosity() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func lines(_ flags: [String], _ cache: String) throws -> [String] {
+            try run([ferryBinary, "copy-closure"] + flags + ["--to", "file://\(dir.path)/\(cache)", top.path]).stderr
+                .split(separator: "\n").map(String.init)
+        }
+        let plain = try lines([], "a"), detailed = try lines(["-v"], "b"), debug = try lines(["-vv"], "c")
+        for prefix in ["starting /nix/store/", "published /nix/store/"] {
+            #expect(!plain.contains { $0.hasPrefix(prefix) }, "\(prefix) without -v")
+            #expect(detailed.filter { $0.hasPrefix(prefix) }.count == all.count, "\(prefix) with -v: \(detailed)")
+        }
+        #expect(!detailed.contains { $0.contains(" debug ") })
+        #expect(debug.contains { $0.contains(" debug ") && $0.contains("asked the destination") }, "\(debug)")
+        #expect(try lines(["-v"], "b").filter { $0.hasPrefix("already there /nix/store/") }.count == all.count)
+    }
+
     @Test("--json: a run that cannot start says so as an error event with its exit code")
     func jsonError() throws {
         let dir = try TemporaryDirectory()
