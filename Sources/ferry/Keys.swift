@@ -23,19 +23,26 @@ struct Keys: ParsableCommand {
         var publicFile: String
 
         func run() throws {
-            let key = try SecretKey(generatingNamed: name)
+            let key: SecretKey
+            do {
+                key = try SecretKey(generatingNamed: name)
+            } catch {
+                throw ValidationError("--name '\(name)': \(error.reason)")
+            }
             try create(secretFile, key.rendered, mode: 0o600)
             try create(publicFile, key.publicKey.rendered, mode: 0o644)
             print(key.publicKey.rendered)
         }
 
-        private func create(_ path: String, _ text: String, mode: Int) throws {
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError("\(path) exists already; Ferry does not overwrite keys")
+        /// Writes a new file; one that exists already is refused, never overwritten.
+        private func create(_ path: String, _ text: String, mode: mode_t) throws {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+            guard fd >= 0 else {
+                if errno == EEXIST { throw ValidationError("\(path) exists already; Ferry does not overwrite keys") }
+                throw SystemError("create", path)
             }
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-                throw ValidationError("cannot create \(path)")
-            }
+            defer { close(fd) }
+            try Array(text.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }
         }
     }
 }

@@ -154,6 +154,23 @@ struct CopyClosureAgainstNixTests {
         #expect(overview.contains("OVERVIEW:"), "\(overview)")
     }
 
+    @Test("keys generate: a bad name or an existing file exits 2, a folder that is not there names the reason; nothing is overwritten")
+    func keyErrors() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func generate(_ name: String, _ secret: String) throws -> CommandOutput {
+            try ferry(["keys", "generate", "--name", name, "--secret-file", secret, "--public-file", dir.path + "/\(name).pub"], check: false)
+        }
+        let badName = try generate("bad:name", dir.path + "/a.sec")
+        #expect(badName.status == 2 && badName.stderr.contains("--name 'bad:name': a key name is non-empty"), "\(badName.stderr)")
+        let noFolder = try generate("good", dir.path + "/missing/k.sec")
+        #expect(noFolder.status == 1 && noFolder.stderr.contains("failed: No such file or directory"), "\(noFolder.stderr)")
+        try "keep me".write(toFile: dir.path + "/old.sec", atomically: true, encoding: .utf8)
+        let existing = try generate("other", dir.path + "/old.sec")
+        #expect(existing.status == 2 && existing.stderr.contains("exists already"), "\(existing.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/old.sec", encoding: .utf8) == "keep me")
+    }
+
     @Test("ferry plugins prints every option's name and default whole, however long") func pluginsListing() throws {
         let listing = String(decoding: try ferry(["plugins"]).stdout, as: UTF8.self)
         for whole in ["base64-ssh-public-host-key ", "default ~/.ssh/known_hosts ", "default $TMPDIR or /tmp ",
