@@ -67,6 +67,7 @@ struct MirrorAgainstPeersTests {
         }
         let refused = try mirror(to: "http://127.0.0.1:\(nginx.basicPort)")
         #expect(refused.status == 1 && refused.stderr.contains("401"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("give credentials with netrc-file"), "no hint: \(refused.stderr)")
         for url in ["http://127.0.0.1:\(nginx.basicPort)?netrc-file=\(dir.path)/netrc",
                     "http://127.0.0.1:\(nginx.bearerPort)?bearer-token-file=\(dir.path)/token"] {
             let output = try mirror(to: url)

@@ -202,8 +202,9 @@ final class HTTPTransport: Sendable {
     /// its `Retry-After`.
     private func failure(_ response: HTTPClientResponse, _ method: String, _ url: URLParts) async -> HTTPError {
         let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+        let hint = response.status == .unauthorized ? ": give credentials with netrc-file (default ~/.netrc) or bearer-token-file" : ""
         return HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
-                         reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text),
+                         reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text) + hint,
                          retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
     }
 
