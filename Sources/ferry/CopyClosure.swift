@@ -13,16 +13,19 @@ struct CopyClosure: AsyncParsableCommand {
               ssh://[user@]host[:port]?ssh-key=…     a Nix store on another machine
               file:///srv/cache?compression=zstd    a binary cache in a folder
               http(s)://host/prefix, s3://bucket?…  a binary cache over HTTP or in S3
-            Binary-cache URLs take Nix's parameters: compression (zstd, xz, none; default zstd),
-            compression-level, parallel-compression, secret-key=FILE, write-nar-listing=1.
+            Binary-cache URLs take Nix's parameters: compression (zstd, xz, none;
+            default zstd), compression-level, parallel-compression, secret-key=FILE,
+            write-nar-listing=1.
 
-            Paths already at the destination are skipped; the rest are copied --jobs at a time
-            within --memory-limit, and published references first. Exit status: 0 when every
-            path is at the destination, 1 when some failed (each is named), 2 for usage or
-            configuration errors.
+            Paths already at the destination are skipped; the rest are copied --jobs
+            at a time within --memory-limit, and published references first.
+
+            Exit status: 0 when every path is at the destination, 1 when some failed
+            (each is named), 2 for usage or configuration errors, 128+N after signal N.
 
             Example:
-              ferry copy-closure --to 'file:///srv/cache?secret-key=/etc/nix/cache.sec' ./result
+              ferry copy-closure ./result \\
+                --to 'file:///srv/cache?secret-key=/etc/nix/cache.sec'
             """)
 
     @Option(help: "The store to copy from.")

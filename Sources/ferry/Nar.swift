@@ -81,7 +81,7 @@ func parseNar(fd: Int32, name: String, visitor: inout some NarVisitor) throws {
         let n = try buffer.withUnsafeMutableBytes { try readSome(fd, into: $0, subject: name) }
         if n == 0 { break }
         let used = try buffer.withUnsafeBytes { try parser.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n]), to: &visitor) }
-        if used < n { throw ValidationError("\(name): data follows the end of the NAR at byte \(parser.offset)") }
+        if used < n { throw NarFormatError(offset: parser.offset, reason: "data follows the end of the NAR in \(name)") }
     }
     try parser.finish()
 }

@@ -7,10 +7,13 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the pipeline a TOML config file describes.",
         discussion: """
-            The file has top-level `jobs` and `paths`, and the tables [source], [limiter]
-            (mandatory), [codec] and [backend]; `ferry plugins` lists each plugin's keys.
-            Paths given here are copied besides the file's `paths`. Exit status as for
-            copy-closure: 0, 1 when some path failed, 2 for configuration errors.
+            The file has top-level keys (\(PipelineConfig.topLevelKeys.joined(separator: ", "))),
+            and the tables [source], [limiter] (mandatory), [codec] and [backend];
+            `ferry plugins` lists each plugin's keys. Paths given here are copied
+            besides the file's `paths`.
+
+            Exit status as for copy-closure: 0 when every path is at the destination,
+            1 when some failed, 2 for configuration errors, 128+N after signal N.
             """)
 
     @Argument(help: "The pipeline config file.")

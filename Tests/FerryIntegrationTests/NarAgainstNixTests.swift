@@ -71,4 +71,14 @@ struct NarAgainstNixTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("invalid NAR at byte"))
     }
+
+    @Test("bytes after the end of a NAR are bad data like any other (exit 1), not a usage error")
+    func trailingData() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let nar = try NixStore.dump(try TreeShapes.make("mixed", in: dir.path))
+        let result = try run([ferryBinary, "nar", "restore", dir.path + "/restored"], stdin: Data(nar + nar), check: false)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("invalid NAR at byte \(nar.count): data follows the end of the NAR"), "\(result.stderr)")
+    }
 }

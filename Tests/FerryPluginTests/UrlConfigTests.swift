@@ -55,6 +55,9 @@ struct UrlConfigTests {
     @Test("URL errors name the URL", arguments: [
         ("gopher://x", "file:///c", "--from gopher://x: no source plugin handles 'gopher' stores"),
         ("local", "file://", "store URL 'file://': a file:// URL needs a folder"),
+        ("local", "file:///c?parallel-compression=maybe", "--to file:///c?parallel-compression=maybe parallel-compression: 'maybe' is not true or false"),
+        ("local", "file:///c?compression-level=abc", "--to file:///c?compression-level=abc compression-level: 'abc' is not"),
+        ("local", "file:///c?compression=lz4", "--to file:///c?compression=lz4 compression: no codec plugin is called 'lz4'"),
         ("local", "file:///c?compression=bzip2", "--to file:///c?compression=bzip2: Ferry reads bzip2 caches but cannot write bzip2"),
         ("local", "file://srv/cache", "store URL 'file://srv/cache': a file:// URL names its folder from the root, with three slashes: file:///srv/cache"),
         ("local", "file:///c?compresion=zstd", nil),

@@ -58,6 +58,8 @@ extension PipelineConfig {
             public var values: [String: ConfigValue]
             public var location: String
             public var fromURL: Bool
+            /// See `PluginSettings.keyNames`.
+            public var keyNames: [String: String] = [:]
 
             public init(values: [String: ConfigValue], location: String, fromURL: Bool) {
                 self.values = values
@@ -66,7 +68,9 @@ extension PipelineConfig {
             }
 
             var settings: PluginSettings {
-                PluginSettings(plugin: "", location: location, values: values, fromURL: fromURL)
+                var settings = PluginSettings(plugin: "", location: location, values: values, fromURL: fromURL)
+                settings.keyNames = keyNames
+                return settings
             }
         }
 
@@ -78,8 +82,9 @@ extension PipelineConfig {
         }
     }
 
-    static let topLevelKeys = ["jobs", "paths", "trusted-public-keys", "check-signatures",
-                               "retry-attempts", "retry-delay", "retry-max-time"]
+    /// The keys a config file may have outside any table.
+    public static let topLevelKeys = ["jobs", "paths", "trusted-public-keys", "check-signatures",
+                                      "retry-attempts", "retry-delay", "retry-max-time"]
     static let tableNames = ["source", "limiter", "codec", "backend"]
 
     /// The one builder: checks the structure, the limiter, and the plugin names; the
@@ -132,15 +137,17 @@ extension PipelineConfig {
         var codec = raw.tables["codec"] ?? .init(values: [:], location: backend.location, fromURL: backend.fromURL)
         let moves = [("compression", "plugin"), ("compression-level", "level"), ("parallel-compression", "threads")]
         for (from, to) in moves {
-            guard var value = backend.values.removeValue(forKey: from) else { continue }
+            guard var value = backend.values[from] else { continue }
             if from == "parallel-compression" {
-                let on = value == .bool(true) || value == .string("true") || value == .string("1")
+                let on = try backend.settings.bool(from) ?? false
                 value = backend.fromURL ? .string(on ? "0" : "1") : .integer(on ? 0 : 1)
             }
+            backend.values[from] = nil
             if let existing = codec.values[to], existing != value, raw.tables["codec"] != nil {
                 throw ConfigError(backend.location, key: from, "conflicts with \(to) = \(existing) in \(codec.location)")
             }
             codec.values[to] = value
+            codec.keyNames[to] = from
             if raw.tables["codec"] == nil { codec.fromURL = backend.fromURL }
         }
         raw.tables["backend"] = backend

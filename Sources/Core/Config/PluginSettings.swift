@@ -7,6 +7,9 @@ public struct PluginSettings: Sendable, Equatable {
     public private(set) var values: [String: ConfigValue]
     /// True when the values came from a URL, where every value is a string to parse.
     public let fromURL: Bool
+    /// What the user called a key that was moved here under another name (a URL's
+    /// `compression-level` is the codec's `level`), so errors name what was written.
+    public var keyNames: [String: String] = [:]
 
     public init(plugin: String, location: String, values: [String: ConfigValue] = [:], fromURL: Bool = false) {
         self.plugin = plugin
@@ -18,8 +21,10 @@ public struct PluginSettings: Sendable, Equatable {
     /// The same settings with only the keys `keep` accepts; `asURL` lets every typed read
     /// also parse strings (for tables that mix a URL's values in).
     public func filter(asURL: Bool = false, _ keep: (String) -> Bool) -> PluginSettings {
-        PluginSettings(plugin: plugin, location: location, values: values.filter { keep($0.key) },
-                       fromURL: fromURL || asURL)
+        var kept = PluginSettings(plugin: plugin, location: location, values: values.filter { keep($0.key) },
+                                  fromURL: fromURL || asURL)
+        kept.keyNames = keyNames
+        return kept
     }
 
     public subscript(key: String) -> ConfigValue? {
@@ -27,8 +32,9 @@ public struct PluginSettings: Sendable, Equatable {
         set { values[key] = newValue }
     }
 
-    private func error(_ key: String, _ reason: String) -> ConfigError {
-        ConfigError(location, key: key, reason)
+    /// An error about `key`, at these settings' location and under the key's name as written.
+    public func error(_ key: String, _ reason: String) -> ConfigError {
+        ConfigError(location, key: keyNames[key] ?? key, reason)
     }
 
     private func mismatch(_ key: String, _ value: ConfigValue, expected: String) -> ConfigError {
@@ -114,7 +120,7 @@ public struct PluginSettings: Sendable, Equatable {
     /// A non-empty string the plugin cannot do without; `question` says what is missing.
     public func required(_ key: String, _ question: String) throws(ConfigError) -> String {
         guard let value = try string(key), !value.isEmpty else {
-            throw ConfigError(location, key: key, "is missing: \(question)")
+            throw error(key, "is missing: \(question)")
         }
         return value
     }

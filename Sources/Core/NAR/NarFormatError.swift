@@ -6,6 +6,12 @@ public struct NarFormatError: Error, CustomStringConvertible, Equatable {
     public let entry: NarEntryPath
     public let reason: String
 
+    public init(offset: UInt64, entry: NarEntryPath = NarEntryPath(), reason: String) {
+        self.offset = offset
+        self.entry = entry
+        self.reason = reason
+    }
+
     public var description: String {
         "invalid NAR at byte \(offset)\(entry.isRoot ? "" : " (in \(entry))"): \(reason)"
     }

@@ -88,8 +88,7 @@ public struct Pipeline: Sendable {
     private static func make<T>(_ settings: PluginSettings, from plugins: [String: Plugin<T>], kind: PluginKind,
                                 context: PluginContext) async throws -> T {
         guard let plugin = plugins[settings.plugin] else {
-            throw ConfigError(settings.location, key: "plugin",
-                              "no \(kind.rawValue) plugin is called '\(settings.plugin)' (known: \(plugins.keys.sorted().joined(separator: ", ")))")
+            throw settings.error("plugin", "no \(kind.rawValue) plugin is called '\(settings.plugin)' (known: \(plugins.keys.sorted().joined(separator: ", ")))")
         }
         try plugin.checkKeys(of: settings)
         return try await plugin.make(settings, context)
