@@ -80,16 +80,22 @@ struct FaultTests {
             memory = "256MiB"
             [codec]
             plugin = "exec"
-            command = ["sh", "-c", "sleep 60; gzip -c"]
+            command = ["sh", "-c", "sleep 61.5; gzip -c"]
             compression = "gzip"
             [backend]
             plugin = "file"
             path = "\(dir.path)/cache"
             """.write(toFile: dir.path + "/slow.toml", atomically: true, encoding: .utf8)
         let ferry = try ChildProcess(arguments: [ferryBinary, "run", dir.path + "/slow.toml", top.path], environment: nixEnvironment)
-        let code = try await interrupt(ferry, after: .seconds(2), within: 15)
+        try await Task.sleep(for: .seconds(2))
+        let sleeps = descendants(of: ferry.pid).filter { commandLine(of: $0).contains("61.5") && !commandLine(of: $0).hasPrefix("sh") }
+        #expect(!sleeps.isEmpty, "the command's sleep had not started")
+        let code = try await interrupt(ferry, after: .zero, within: 15)
         #expect(code == 130, "\(ferry.stderr)")
         #expect(ferry.stderr.contains("interrupted"), "\(ferry.stderr)")
+        // What the command started goes with it, not only the shell.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(sleeps.filter { commandLine(of: $0).contains("61.5") }.isEmpty, "left running: \(sleeps)")
         let narinfos = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []).filter { $0.hasSuffix(".narinfo") }
         #expect(narinfos.isEmpty, "published after the interrupt: \(narinfos)")
     }

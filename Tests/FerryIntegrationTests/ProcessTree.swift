@@ -19,3 +19,9 @@ func descendants(of pid: Int32) -> [Int32] {
     }
     return found
 }
+
+/// A process's command line with its arguments joined by spaces; empty once it is gone.
+func commandLine(of pid: Int32) -> String {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+    return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+}

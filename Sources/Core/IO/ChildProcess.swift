@@ -24,14 +24,19 @@ public final class ChildProcess: Sendable {
     private let stderrTail: Mutex<TailBuffer>
     private let stderrDone = DispatchSemaphore(value: 0)
     private let exitStatus = Mutex<Int32?>(nil)
+    /// The child leads a process group of its own, and signals go to the whole group.
+    private let ownsGroup: Bool
 
     /// Starts `arguments[0]` (looked up in `PATH`) with the rest as its arguments.
-    /// The child inherits the environment, plus `environment`.
+    /// The child inherits the environment, plus `environment`. With `ownProcessGroup`
+    /// it leads a group of its own, and `kill` reaches everything it started too (a
+    /// `sh -c` pipeline's commands), even after the child itself has exited.
     public init(arguments: [String], environment: [String: String] = [:],
-                ioTimeout: Duration? = nil, stderrLimit: Int = 16 * 1024) throws {
+                ioTimeout: Duration? = nil, stderrLimit: Int = 16 * 1024, ownProcessGroup: Bool = false) throws {
         precondition(!arguments.isEmpty, "a command needs a program")
         ChildProcess.ignoreSigpipe
         command = arguments.joined(separator: " ")
+        ownsGroup = ownProcessGroup
         let stdinPipe = try ChildProcess.pipe(), stdoutPipe = try ChildProcess.pipe(), stderrPipe = try ChildProcess.pipe()
         #if os(Linux)
         // F_SETPIPE_SZ (a GNU extension Glibc's module does not export): a 1 MiB pipe
@@ -60,7 +65,12 @@ public final class ChildProcess: Sendable {
         for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var env = ChildProcess.currentEnvironment()
         for (key, value) in environment { env[key] = value }
@@ -92,9 +102,12 @@ public final class ChildProcess: Sendable {
     /// Sends end-of-file to the child's stdin.
     public func closeInput() { input.close() }
 
-    /// Sends `signal` to the child (only to this child, by its own id).
+    /// Sends `signal` to the child, or to its whole group when it leads one; never once it
+    /// is reaped and its stderr closed. Until then neither id can name another process:
+    /// the child is not reaped, or a member of its group still holds its stderr (and a
+    /// group's id stays reserved while any member lives).
     public func kill(_ signal: Int32 = SIGTERM) {
-        if exitStatus.withLock({ $0 }) == nil { _ = Glibc.kill(pid, signal) }
+        if exitStatus.withLock({ $0 }) == nil { _ = Glibc.kill(ownsGroup ? -pid : pid, signal) }
     }
 
     /// Waits for the child to exit and for its stderr to be drained; returns the raw wait status.

@@ -51,7 +51,8 @@ final class ExecFilter: ByteFilter {
     private struct Output: @unchecked Sendable { let sink: any AsyncByteSink }
 
     init(command: [String], output: any AsyncByteSink) throws {
-        let process = try ChildProcess(arguments: command)
+        // Its own process group: stopping it stops what a `sh -c` command started too.
+        let process = try ChildProcess(arguments: command, ownProcessGroup: true)
         let out = Output(sink: output)
         self.process = process
         pump = Task {
