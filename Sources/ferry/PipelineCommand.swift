@@ -93,19 +93,16 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         defer { ticker?.cancel() }
         return try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
     }
-    let stop = StopSignals { signal in
-        reporter.stopped(by: signal)
-        run.cancel()
-    }
-    let summary: RunSummary
+    let stop = StopSignals { run.cancel() }
+    var summary: RunSummary
     do {
         summary = try await run.value
     } catch {
         if let signal = stop.received { throw reporter.stop(interruptedBy: signal) }
         throw reporter.stop(error)
     }
-    reporter.finish(summary.rendered)
-    if let signal = stop.received { throw ExitCode(128 + signal) }
+    summary.stopSignal = stop.received
+    reporter.finish(summary)
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
 }
 

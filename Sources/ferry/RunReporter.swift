@@ -13,7 +13,6 @@ final class RunReporter: Sendable {
     private let json: Bool
     private let progress: Bool
     private let state = Mutex(Progress())
-    private let stopSignal = Mutex<Int32?>(nil)
 
     private struct Progress {
         var total = 0, done = 0, failed = 0, waiting = 0
@@ -31,12 +30,10 @@ final class RunReporter: Sendable {
         progress = !quiet && isatty(2) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
+    /// Every event but the run's end, which `finish(_:)` reports once the exit code is
+    /// known (a signal decides it, and only the command sees signals).
     func handle(_ event: CopyEvent) {
-        var event = event
-        if case .finished(var summary) = event, let signal = stopSignal.withLock({ $0 }) {
-            summary.stopSignal = signal
-            event = .finished(summary)
-        }
+        if case .finished = event { return }
         if json { writeStdout(event.jsonLine) }
         state.withLock { state in
             record(event, in: &state)
@@ -62,9 +59,10 @@ final class RunReporter: Sendable {
         }
     }
 
-    /// The first stop signal; the summary then gives 128 + it as the exit code.
-    func stopped(by signal: Int32) {
-        stopSignal.withLock { $0 = $0 ?? signal }
+    /// The summary: a `summary` event, and the text on stderr.
+    func finish(_ summary: RunSummary) {
+        if json { writeStdout(CopyEvent.finished(summary).jsonLine) }
+        finish(summary.rendered)
     }
 
     /// Clears the status line, then prints `text` (the summary, an error) on stderr.

@@ -15,7 +15,7 @@ final class StopSignals {
         let number = Mutex<Int32?>(nil)
     }
 
-    init(onStop: @escaping @Sendable (Int32) -> Void) {
+    init(onStop: @escaping @Sendable () -> Void) {
         var sources: [any DispatchSourceSignal] = []
         let first = self.first
         for number in [SIGINT, SIGTERM] {
@@ -30,7 +30,7 @@ final class StopSignals {
                     signal(number, SIG_DFL)
                     kill(getpid(), number)
                 }
-                onStop(number)
+                onStop()
             }
             source.resume()
             sources.append(source)

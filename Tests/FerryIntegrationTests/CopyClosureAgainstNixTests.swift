@@ -98,18 +98,7 @@ struct CopyClosureAgainstNixTests {
         let (top, _) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let config = dir.path + "/pipeline.toml"
-        try """
-            [limiter]
-            memory = "256MiB"
-            [codec]
-            plugin = "exec"
-            command = ["zstd", "-19", "-c"]
-            compression = "zstd"
-            [backend]
-            plugin = "file"
-            path = "\(dir.path)/cache"
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try writeExecPipeline(in: dir.path, command: ["zstd", "-19", "-c"], compression: "zstd")
         try ferry(["run", config, top.path])
         try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "--no-trust", "-r", top.path])
     }

@@ -75,18 +75,8 @@ struct FaultTests {
         let (top, _) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try """
-            [limiter]
-            memory = "256MiB"
-            [codec]
-            plugin = "exec"
-            command = ["sh", "-c", "sleep 61.5; gzip -c"]
-            compression = "gzip"
-            [backend]
-            plugin = "file"
-            path = "\(dir.path)/cache"
-            """.write(toFile: dir.path + "/slow.toml", atomically: true, encoding: .utf8)
-        let ferry = try ChildProcess(arguments: [ferryBinary, "run", dir.path + "/slow.toml", top.path], environment: nixEnvironment)
+        let slow = try writeExecPipeline(in: dir.path, command: ["sh", "-c", "sleep 61.5; gzip -c"], compression: "gzip")
+        let ferry = try ChildProcess(arguments: [ferryBinary, "run", slow, top.path], environment: nixEnvironment)
         try await Task.sleep(for: .seconds(2))
         let sleeps = descendants(of: ferry.pid).filter { commandLine(of: $0).contains("61.5") && !commandLine(of: $0).hasPrefix("sh") }
         #expect(!sleeps.isEmpty, "the command's sleep had not started")

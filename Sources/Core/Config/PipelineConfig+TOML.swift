@@ -12,7 +12,7 @@ extension PipelineConfig {
         do {
             text = try readTextFile(path)
         } catch {
-            throw ConfigError(path, "cannot read the file: \(String(cString: strerror(error.errno)))")
+            throw ConfigError(path, "cannot read the file: \(error.reason)")
         }
         return try raw(toml: text, name: path)
     }

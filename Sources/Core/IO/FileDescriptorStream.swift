@@ -37,14 +37,13 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
         try await onQueue { stream, cancelled throws(any Error) in
             while true {
                 try stream.waitUntilReady(for: Int16(POLLIN), unless: cancelled)
-                var failure: Int32 = 0
-                let bytes = [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
-                    let n = Glibc.read(stream.fd, buffer.baseAddress!, maxLength)
-                    count = max(n, 0)
-                    failure = n < 0 ? currentErrno() : 0
+                do {
+                    return try [UInt8](unsafeUninitializedCapacity: maxLength) { buffer, count in
+                        count = try readSome(stream.fd, into: UnsafeMutableRawBufferPointer(buffer), subject: stream.name)
+                    }
+                } catch let error as SystemError where error.errno == EAGAIN {
+                    continue  // ready was a false alarm: the descriptor is non-blocking
                 }
-                if failure == 0 { return bytes }
-                if failure != EINTR && failure != EAGAIN { throw SystemError("read", stream.name, errno: failure) }
             }
         }
     }

@@ -16,9 +16,10 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
         self.errno = errno
     }
 
-    public var description: String {
-        "\(operation) '\(subject)' failed: \(String(cString: strerror(errno)))"
-    }
+    /// The system's words for `errno`: "No such file or directory".
+    public var reason: String { String(cString: strerror(errno)) }
+
+    public var description: String { "\(operation) '\(subject)' failed: \(reason)" }
 }
 
 /// The calling thread's errno.

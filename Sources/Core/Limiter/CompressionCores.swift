@@ -6,8 +6,9 @@ import Logging
 ///
 /// More encoder threads than processors only take turns and evict each other's caches.
 /// Three xz streams of two threads on two cores took 18–29 % more CPU and 10–22 % more
-/// time than the same paths one at a time (two runs on 384 MiB). A codec that the source outpaces (zstd at low
-/// levels, none) asks for no processors, and its streams are never held back.
+/// time than the same paths one at a time (two runs on 384 MiB). A codec that the source
+/// outpaces (zstd at low levels, none) asks for no processors, and its streams are never
+/// held back.
 ///
 /// The queue is the memory limiter's, counting processors instead of bytes: first come,
 /// first served; a stream that asks for more than there are runs alone; a cancelled

@@ -146,15 +146,18 @@ public struct Pipeline: Sendable {
         let missing = requested.filter { !valid.contains($0) }
         guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }
         let planning = ContinuousClock.now
+        func planned(_ step: String, _ count: Int) {
+            logger.debug("\(step)", metadata: ["paths": "\(count)", "ms": "\((ContinuousClock.now - planning).milliseconds)"])
+        }
         let wanted = selection.closure ? try await source.closure(of: requested) : Set(requested)
         let closure = wanted.filter { selection.shard?.contains($0) ?? true }.sorted()
         // Held for the whole run, so nothing being copied is collected on the source.
         _ = try await source.protect(closure)
-        logger.debug("closure known and held", metadata: ["paths": "\(closure.count)", "ms": "\((ContinuousClock.now - planning).milliseconds)"])
+        planned("closure known and held", closure.count)
         let present = try await backend.presentPaths(closure)
-        logger.debug("asked the destination", metadata: ["present": "\(present.count)", "ms": "\((ContinuousClock.now - planning).milliseconds)"])
+        planned("asked the destination, which has", present.count)
         let infos = try await source.pathInfos(closure.filter { !present.contains($0) })
-        logger.debug("path infos read", metadata: ["paths": "\(infos.count)", "ms": "\((ContinuousClock.now - planning).milliseconds)"])
+        planned("path infos read", infos.count)
         let order = try TopologicalOrder.sort(infos)
         let refused = trustedKeys.map { keys in Set(order.filter { !$0.isSigned(byAnyOf: keys) }.map(\.path)) } ?? []
         // A destination is made ready (a cache gets its nix-cache-info) only when
