@@ -11,8 +11,10 @@ struct Ferry: AsyncParsableCommand {
     /// ArgumentParser's own `main`, except that a command line it refuses exits 2, as a
     /// refused config does, instead of its 64: scripts get one code for "fix the command".
     static func main() async {
+        var parsed: (any ParsableCommand.Type)?
         do {
             var command = try parseAsRoot()
+            parsed = type(of: command)
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -20,8 +22,30 @@ struct Ferry: AsyncParsableCommand {
             }
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            let message = switch (error, parsed) {
+            case (let error as ValidationError, let command?): message(for: error, from: command)
+            default: fullMessage(for: error)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
             exit(withError: ExitCode(2))
         }
+    }
+
+    /// What ArgumentParser prints for a `ValidationError`, but with the usage of the
+    /// subcommand whose `run` threw it: left to itself, it shows the root's usage.
+    private static func message(for error: ValidationError, from command: any ParsableCommand.Type) -> String {
+        let name = commandPath(to: command).joined(separator: " ")
+        return "Error: \(error.message)\nUsage: \(usageString(for: command))\n  See '\(name) --help' for more information."
+    }
+
+    /// The names from `ferry` down to `command`, as typed: `ferry keys generate`.
+    private static func commandPath(to command: any ParsableCommand.Type,
+                                    from node: any ParsableCommand.Type = Ferry.self) -> [String] {
+        if ObjectIdentifier(node) == ObjectIdentifier(command) { return [node._commandName] }
+        for child in node.configuration.subcommands {
+            let below = commandPath(to: command, from: child)
+            if !below.isEmpty { return [node._commandName] + below }
+        }
+        return []
     }
 }

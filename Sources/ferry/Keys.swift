@@ -22,13 +22,12 @@ struct Keys: ParsableCommand {
         @Option(help: "Where to write the public key.")
         var publicFile: String
 
+        func validate() throws {
+            do { try KeyError.checkName(name, in: "--name") } catch { throw ValidationError("--name '\(name)': \(error.reason)") }
+        }
+
         func run() throws {
-            let key: SecretKey
-            do {
-                key = try SecretKey(generatingNamed: name)
-            } catch {
-                throw ValidationError("--name '\(name)': \(error.reason)")
-            }
+            let key = try SecretKey(generatingNamed: name)
             try create(secretFile, key.rendered, mode: 0o600)
             try create(publicFile, key.publicKey.rendered, mode: 0o644)
             print(key.publicKey.rendered)

@@ -12,8 +12,9 @@ struct Mirror: AsyncParsableCommand {
             --from is a binary cache: file:///dir, http(s)://host/prefix, or
             s3://bucket?region=…&endpoint=host:port&scheme=http, with credentials
             from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or ~/.aws/credentials
-            (profile=NAME). --to is any store URL copy-closure takes; secret-key=FILE
-            adds Ferry's signature and keeps the ones the paths have.
+            (profile=NAME); a Nix store (local, ssh://) works as well. --to is any
+            store URL copy-closure takes; secret-key=FILE adds Ferry's signature and
+            keeps the ones the paths have.
 
             Every path needs a signature by a --trusted-public-key, written as in
             nix.conf (cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=);
@@ -35,7 +36,7 @@ struct Mirror: AsyncParsableCommand {
                 --to 's3://mirror?region=eu-west-1&secret-key=/etc/ferry/mirror.sec'
             """)
 
-    @Option(help: "The binary cache to copy from.")
+    @Option(help: "The binary cache (or store) to copy from.")
     var from: String
 
     @Option(help: "The cache or store to copy to.")

@@ -12,7 +12,8 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Print only errors and the summary.")
     var quiet = false
 
-    @Option(help: "Store paths in flight at once (default: 4, or the config's jobs).")
+    // `.unconditional` here and for --retries: `--jobs -1` is a number below 1, not a flag.
+    @Option(parsing: .unconditional, help: "Store paths in flight at once (default: 4, or the config's jobs).")
     var jobs: Int?
 
     @Option(help: "The memory budget, such as 512MiB or 4GiB (default: 1GiB, or the config's [limiter]).")
@@ -29,7 +30,7 @@ struct RunOptions: ParsableArguments {
     @Flag(name: .customLong("no-check-sigs"), help: "Copy paths without checking their signatures.")
     var noCheckSigs = false
 
-    @Option(help: ArgumentHelp("Attempts per path and per request when a failure may pass (connection lost, timeout, HTTP 5xx or 429); 1 never retries (default 5).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Attempts per path and per request when a failure may pass (connection lost, timeout, HTTP 5xx or 429); 1 never retries (default 5).",
                                valueName: "n"))
     var retries: Int?
 
@@ -38,6 +39,7 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
+        if let retries, retries < 1 { throw ValidationError("--retries must be 1 (no retry) or more") }
     }
 
     /// Adds the flags to a config, where they override the file.

@@ -110,6 +110,8 @@ struct CopyClosureAgainstNixTests {
         ("[limiter]\nwarn-after = \"soon\"\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", "[limiter] warn-after: 'soon' is not a duration"),
         ("[limiter]\n[codec]\nplugin = \"lz5\"\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", "[codec] plugin: no codec plugin is called 'lz5'"),
         ("[limiter]\n[codec]\nlevel = \"high\"\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", "[codec] level: expected an integer"),
+        ("[limiter]\n[codec]\nplugin = \"xz\"\n[backend]\nplugin = \"local\"\nroot = \"/x\"\n",
+         "[codec]: store /x takes NARs uncompressed"),
     ])
     func configErrors(toml: String, expected: String) throws {
         let (top, _) = try NixStore.closure.get()
@@ -128,6 +130,10 @@ struct CopyClosureAgainstNixTests {
         (["copy-closure", "--jobs", "0", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
          "--jobs must be 1 or more"),
         (["frob"], "Unexpected argument 'frob'"),
+        (["copy-closure", "--jobs", "-1", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
+         "--jobs must be 1 or more"),
+        (["copy-closure", "--retries", "0", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
+         "--retries must be 1 (no retry) or more"),
     ])
     func usageErrors(arguments: [String], expected: String) throws {
         let result = try ferry(arguments, check: false)
@@ -152,11 +158,14 @@ struct CopyClosureAgainstNixTests {
         }
         let badName = try generate("bad:name", dir.path + "/a.sec")
         #expect(badName.status == 2 && badName.stderr.contains("--name 'bad:name': a key name is non-empty"), "\(badName.stderr)")
+        #expect(badName.stderr.contains("See 'ferry keys generate --help'"), "\(badName.stderr)")
         let noFolder = try generate("good", dir.path + "/missing/k.sec")
         #expect(noFolder.status == 1 && noFolder.stderr.contains("failed: No such file or directory"), "\(noFolder.stderr)")
         try "keep me".write(toFile: dir.path + "/old.sec", atomically: true, encoding: .utf8)
         let existing = try generate("other", dir.path + "/old.sec")
         #expect(existing.status == 2 && existing.stderr.contains("exists already"), "\(existing.stderr)")
+        // Refused by run(), where ArgumentParser alone would show the root's usage.
+        #expect(existing.stderr.contains("Usage: ferry keys generate --name"), "\(existing.stderr)")
         #expect(try String(contentsOfFile: dir.path + "/old.sec", encoding: .utf8) == "keep me")
     }
 

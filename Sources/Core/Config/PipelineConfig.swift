@@ -13,8 +13,11 @@ public struct PipelineConfig: Sendable, Equatable {
     /// How transient failures are retried (`retry-attempts`, `retry-delay`, `retry-max-time`).
     public var retry: RetryPolicy
     public var source: PluginSettings
-    /// The codec; a backend that stores raw NARs (a Nix store) ignores it.
+    /// The codec: what the config named, or zstd.
     public var codec: PluginSettings
+    /// True when a `[codec]` table or a `compression…` parameter named the codec, which a
+    /// backend that stores raw NARs (a Nix store) then refuses instead of ignoring.
+    public var codecNamed: Bool
     public var backend: PluginSettings
 
     public static let defaultJobs = 4
@@ -125,7 +128,7 @@ extension PipelineConfig {
         return PipelineConfig(jobs: jobs, paths: paths, limiter: try limiterConfig(limiterTable.settings),
                               trust: try trustConfig(top), retry: try retryPolicy(top),
                               source: try stage("source", default: "local"),
-                              codec: try stage("codec", default: "zstd"),
+                              codec: try stage("codec", default: "zstd"), codecNamed: raw.tables["codec"] != nil,
                               backend: try stage("backend", default: nil))
     }
 

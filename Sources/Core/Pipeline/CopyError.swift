@@ -1,4 +1,7 @@
 /// Why a store path was not copied.
+///
+/// The failure of one path always travels with that path (a `failed` event, the summary's
+/// `failed` list), so a description names the path only where it is not the one failing.
 public enum CopyError: Error, CustomStringConvertible, Equatable {
     /// The NAR that arrived is not the one the path info describes: nothing is published.
     case narMismatch(StorePath, String)
@@ -13,14 +16,14 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .narMismatch(let path, let reason):
-            "\(path): \(reason); nothing was published for it"
-        case .referenceFailed(let path, let reference):
-            "\(path): not published because its reference \(reference) failed"
-        case .untrusted(let path, let source):
-            "\(path): refused, no signature by a trusted key (from \(source)); give its key with --trusted-public-key, or --no-check-sigs"
-        case .interrupted(let path):
-            "\(path): not copied, the run was interrupted"
+        case .narMismatch(_, let reason):
+            "\(reason); nothing was published for it"
+        case .referenceFailed(_, let reference):
+            "not published because its reference \(reference) failed"
+        case .untrusted(_, let source):
+            "refused, no signature by a trusted key (from \(source)); give its key with --trusted-public-key, or --no-check-sigs"
+        case .interrupted:
+            "not copied, the run was interrupted"
         case .notInSource(let paths, let source):
             "not valid in \(source): " + paths.map(\.path).joined(separator: ", ")
         }

@@ -42,8 +42,8 @@ public struct Pipeline: Sendable {
     /// buffer, a pipe's worth of NAR in flight.
     public static let streamBuffers = 2 << 20
 
-    /// Makes every stage's plugin; refuses unknown plugins and keys, and a codec whose
-    /// working memory does not fit the budget.
+    /// Makes every stage's plugin; refuses unknown plugins and keys, a codec whose working
+    /// memory does not fit the budget, and a codec named for a backend that stores raw NARs.
     public static func assemble(_ config: PipelineConfig, registry: PluginRegistry,
                                 logger: Logger) async throws -> Pipeline {
         let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory,
@@ -63,6 +63,10 @@ public struct Pipeline: Sendable {
         do {
             trustedKeys = try trust(config.trust, source: source, location: config.source.location)
             backend = try await make(config.backend, from: registry.backends, kind: .backend, context: context)
+            if config.codecNamed && !backend.storesCompressedNars {
+                await backend.close()
+                throw ConfigError(config.codec.location, "\(backend.description) takes NARs uncompressed; a codec and compression settings apply only to binary caches, so leave them out")
+            }
         } catch {
             await source.close()
             throw error

@@ -110,7 +110,8 @@ public struct KeyError: Error, CustomStringConvertible, Equatable {
     public let reason: String
     public var description: String { "invalid key \(source): \(reason)" }
 
-    static func checkName(_ name: String, in source: String) throws(KeyError) {
+    /// Refuses a name Nix could not parse back out of `name:base64`.
+    public static func checkName(_ name: String, in source: String) throws(KeyError) {
         guard !name.isEmpty, !name.contains(":"), !name.contains(where: \.isWhitespace) else {
             throw KeyError(source: source, reason: "a key name is non-empty, with no ':' or spaces")
         }
