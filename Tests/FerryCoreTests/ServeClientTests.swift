@@ -36,12 +36,13 @@ struct ServeClientTests {
         #expect(transport.sent == (try Fixture.data("serve-session.client")))
     }
 
-    @Test("a peer that is not a serve server is refused") func badMagic() async {
+    @Test("a peer that is not a serve server is refused, and its connection closed") func badMagic() async {
         let transport = ReplayTransport(reply: u64(0x1234) + u64(0x207))
         await #expect(throws: ServeError.self) { _ = try await ServeClient.connect(over: transport) }
+        #expect(transport.closed, "a refused peer is left waiting on an open connection")
     }
 
-    @Test("a server older than 2.5 is refused with the version it spoke") func oldServer() async {
+    @Test("a server older than 2.5 is refused with the version it spoke, and its connection closed") func oldServer() async {
         let transport = ReplayTransport(reply: u64(ServeProtocol.magic2) + u64(0x204))
         do {
             _ = try await ServeClient.connect(over: transport)
@@ -50,6 +51,7 @@ struct ServeClientTests {
             #expect("\(error)".contains("2.4"))
             #expect("\(error)".contains("2.5 or later"))
         }
+        #expect(transport.closed)
     }
 
     @Test("when the peer hangs up, the error carries what it wrote on stderr") func peerStderr() async throws {
@@ -63,9 +65,21 @@ struct ServeClientTests {
             #expect(error.operation == "QueryValidPaths")
             #expect(error.reason.contains("closed"))
             #expect(error.description.contains("is not valid"))
+            #expect(!error.isTransient, "the peer said why: a new connection would hear the same")
         }
         // The stream position is lost: the client refuses to go on.
         await #expect(throws: ServeError.self) { _ = try await client.queryClosure([top]) }
+    }
+
+    @Test("a peer that hangs up without a word may be tried again on a new connection") func silentHangUp() async throws {
+        let client = try await ServeClient.connect(over: ReplayTransport(reply: u64(ServeProtocol.magic2) + u64(0x207),
+                                                                         diagnostics: "warning: something harmless\n"))
+        do {
+            _ = try await client.queryValidPaths([top])
+            Issue.record("no error at end of stream")
+        } catch let error as ServeError {
+            #expect(error.isTransient)
+        }
     }
 
     @Test("a reply with a broken store path or hash is an error, not a crash") func badReply() async throws {

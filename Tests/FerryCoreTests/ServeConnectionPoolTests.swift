@@ -49,4 +49,24 @@ struct ServeConnectionPoolTests {
         await pool.checkIn(client)
         await pool.close()
     }
+
+    @Test("a connection handed back twice (a failed commit, then its abort) counts once against the limit")
+    func discardedTwice() async throws {
+        let peer = Peer()
+        let pool = peer.pool()
+        let first = try await pool.checkOut()
+        await pool.discard(first)
+        await pool.discard(first)
+        let second = try await pool.checkOut()
+        #expect(peer.count == 2)
+        // The limit is 1 and `second` is out: a third borrower waits for it.
+        let third = Task { try await pool.checkOut() }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(peer.count == 2, "a connection beyond the limit was opened")
+        await pool.checkIn(second)
+        let client = try await third.value
+        #expect(client === second)
+        await pool.checkIn(client)
+        await pool.close()
+    }
 }

@@ -66,6 +66,8 @@ struct UrlConfigTests {
         ("local", "file:///c?compresion=zstd", nil),
         ("local?root=/r&frobnicate=1", "file:///c", nil),
         ("ssh://host:99999", "file:///c", "store URL 'ssh://host:99999': the port"),
+        ("ssh://h?user=-oProxyCommand=x", "file:///c",
+         "--from ssh://h?user=-oProxyCommand=x user: '-oProxyCommand=x' starts with '-', which ssh would take for an option"),
         ("local", "file:///c?secret-key=/nonexistent/k.sec",
          "--to file:///c?secret-key=/nonexistent/k.sec secret-key: open '/nonexistent/k.sec' failed: No such file or directory"),
     ])

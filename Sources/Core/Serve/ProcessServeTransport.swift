@@ -6,11 +6,14 @@
 public final class ProcessServeTransport: ServeTransport {
     public let peer: String
     private let process: ChildProcess
+    private let onClose: @Sendable () -> Void
 
-    /// Runs `command` (default: `nix-store --serve --write`).
+    /// Runs `command` (default: `nix-store --serve --write`); `onClose` removes what the
+    /// command needed while it ran (a known_hosts file of its own).
     public init(command: [String], peer: String, environment: [String: String] = [:],
-                ioTimeout: Duration? = nil) throws {
+                ioTimeout: Duration? = nil, onClose: @escaping @Sendable () -> Void = {}) throws {
         self.peer = peer
+        self.onClose = onClose
         process = try ChildProcess(arguments: command, environment: environment, ioTimeout: ioTimeout)
     }
 
@@ -37,6 +40,7 @@ public final class ProcessServeTransport: ServeTransport {
     /// within two seconds (stopped, or an ssh whose remote is gone) is terminated.
     public func close() async {
         await process.terminate(grace: .seconds(2))
+        onClose()
     }
 
     /// The child's process id, for tests that stop or kill the peer.

@@ -24,21 +24,31 @@ public final class ServeClient: @unchecked Sendable {
     public static func connect(over transport: any ServeTransport,
                                storeDir: String = StorePath.defaultStoreDir) async throws -> ServeClient {
         let client = ServeClient(transport: transport, storeDir: storeDir)
-        try await client.exchange("handshake") {
-            client.out.u64(ServeProtocol.magic1)
-            client.out.u64(ServeProtocol.clientVersion)
-            try await client.flush()
-            guard try await client.reader.u64() == ServeProtocol.magic2 else {
+        do {
+            try await client.handshake()
+        } catch {
+            // Nobody else holds the transport: a peer left waiting would outlive the run.
+            await transport.close()
+            throw error
+        }
+        return client
+    }
+
+    private func handshake() async throws {
+        try await exchange("handshake") {
+            out.u64(ServeProtocol.magic1)
+            out.u64(ServeProtocol.clientVersion)
+            try await flush()
+            guard try await reader.u64() == ServeProtocol.magic2 else {
                 throw ServeFailure("the peer did not answer with the serve protocol's magic number")
             }
-            let serverVersion = try await client.reader.u64()
+            let serverVersion = try await reader.u64()
             guard ServeProtocol.major(serverVersion) == 0x200,
                   serverVersion >= ServeProtocol.minimumServerVersion else {
                 throw ServeFailure("the peer speaks serve protocol \(serverVersion >> 8).\(serverVersion & 0xff); Ferry needs 2.5 or later (Nix 2.1 or newer)")
             }
-            client.protocolVersion = min(serverVersion, ServeProtocol.clientVersion)
+            protocolVersion = min(serverVersion, ServeProtocol.clientVersion)
         }
-        return client
     }
 
     /// The subset of `paths` that is valid in the peer's store. With `lock`, the peer
@@ -103,9 +113,9 @@ public final class ServeClient: @unchecked Sendable {
     }
 
     /// Adds a path to the peer's store from its NAR, which `body` writes to the given
-    /// sink: exactly `info.narSize` bytes. The peer checks NarHash and NarSize; it does
-    /// not check signatures (they travel as they are). `ultimate` stays false unless
-    /// asked for, as Nix leaves it when it copies.
+    /// sink: exactly `info.narSize` bytes. The peer checks NarHash and NarSize; signatures
+    /// travel as they are, and only a peer behind a daemon that does not trust its user
+    /// checks them. `ultimate` stays false unless asked for, as Nix leaves it when it copies.
     public func addToStoreNar(_ info: PathInfo, ultimate: Bool = false,
                               body: (NarUpload) async throws -> Void) async throws {
         let upload = try await beginAddToStoreNar(info, ultimate: ultimate)
@@ -133,7 +143,7 @@ public final class ServeClient: @unchecked Sendable {
             out.strings(info.sortedSignatures)
             out.string(info.contentAddress ?? "")
             try await flush()
-            return NarUpload(transport: transport, path: info.path, expected: info.narSize)
+            return NarUpload(client: self, path: info.path, expected: info.narSize)
         }
     }
 
@@ -142,6 +152,20 @@ public final class ServeClient: @unchecked Sendable {
         try await exchange("AddToStoreNar \(upload.path)") {
             try upload.finish()
             guard try await reader.u64() == 1 else { throw ServeFailure("the peer did not confirm the import") }
+        }
+    }
+
+    /// Bytes of an upload's NAR. A peer that stops reading mid-NAR has usually refused the
+    /// path and said why on its stderr (a daemon that wants signatures from an untrusted
+    /// user), so the failed write is reported with that, not as a bare broken pipe.
+    fileprivate func sendNar(_ bytes: ArraySlice<UInt8>, of path: StorePath) async throws {
+        try await exchange("AddToStoreNar \(path)") {
+            do {
+                try await transport.write(bytes)
+            } catch {
+                await transport.close()  // its stderr is whole once it has exited
+                throw error
+            }
         }
     }
 
@@ -185,8 +209,11 @@ public final class ServeClient: @unchecked Sendable {
         var wrapped = ServeError(peer: transport.peer, operation: operation, reason: reason,
                                  peerDiagnostics: transport.peerDiagnostics)
         // A lost or stalled connection may pass with a new one; a reply that breaks the
-        // protocol will not.
-        if case WireError.unexpectedEnd = error {
+        // protocol will not, nor will a peer that said why it gave up (a path not valid
+        // there, a signature refused): it says the same to the next connection.
+        if wrapped.peerReportedError {
+            wrapped.isTransient = false
+        } else if case WireError.unexpectedEnd = error {
             wrapped.isTransient = true
         } else {
             wrapped.isTransient = RetryPolicy.isTransient(error) || error is SystemError
@@ -230,13 +257,13 @@ public final class ServeClient: @unchecked Sendable {
 /// The NAR of an AddToStoreNar in flight: it counts what is written, so the peer
 /// gets exactly the size it was promised.
 public final class NarUpload: AsyncByteSink {
-    private let transport: any ServeTransport
+    private let client: ServeClient
     public let path: StorePath
     private let expected: UInt64
     public private(set) var written: UInt64 = 0
 
-    init(transport: any ServeTransport, path: StorePath, expected: UInt64) {
-        self.transport = transport
+    init(client: ServeClient, path: StorePath, expected: UInt64) {
+        self.client = client
         self.path = path
         self.expected = expected
     }
@@ -245,7 +272,7 @@ public final class NarUpload: AsyncByteSink {
         guard written + UInt64(bytes.count) <= expected else {
             throw NarUploadError(expected: expected, got: written + UInt64(bytes.count))
         }
-        try await transport.write(bytes)
+        try await client.sendNar(bytes, of: path)
         written += UInt64(bytes.count)
     }
 

@@ -9,6 +9,9 @@ public actor ServeConnectionPool {
     private let limit: Int
     private let connect: Connect
     private var idle: [ServeClient] = []
+    /// The connections lent out: each comes back once, by `checkIn` or `discard`, however
+    /// often a borrower's error paths hand it back (a failed commit, then its abort).
+    private var lent: Set<ObjectIdentifier> = []
     private var open = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
@@ -41,11 +44,11 @@ public actor ServeConnectionPool {
     public func checkOut() async throws -> ServeClient {
         while true {
             if closed { throw CancellationError() }
-            if let client = idle.popLast() { return client }
+            if let client = idle.popLast() { return lend(client) }
             if open < limit {
                 open += 1
                 do {
-                    return try await connect()
+                    return lend(try await connect())
                 } catch {
                     open -= 1
                     wakeOne()
@@ -69,14 +72,24 @@ public actor ServeConnectionPool {
     private func adoptOpenedAhead(_ client: ServeClient?) {
         openingAhead = nil
         if let client {
-            checkIn(client)
+            makeIdle(client)
         } else {
             open -= 1
             wakeOne()
         }
     }
 
+    private func lend(_ client: ServeClient) -> ServeClient {
+        lent.insert(ObjectIdentifier(client))
+        return client
+    }
+
     public func checkIn(_ client: ServeClient) {
+        guard lent.remove(ObjectIdentifier(client)) != nil else { return }
+        makeIdle(client)
+    }
+
+    private func makeIdle(_ client: ServeClient) {
         if closed {
             Task { await client.close() }
             return
@@ -86,6 +99,7 @@ public actor ServeConnectionPool {
     }
 
     public func discard(_ client: ServeClient) async {
+        guard lent.remove(ObjectIdentifier(client)) != nil else { return }
         open -= 1
         wakeOne()
         await client.close()

@@ -10,6 +10,14 @@ public struct ServeError: TransientError, CustomStringConvertible {
     public let peerDiagnostics: String
     public var isTransient = false
 
+    /// True when the peer's stderr has a line as Nix starts its errors, `error: …`
+    /// (after any colour codes).
+    public var peerReportedError: Bool {
+        peerDiagnostics.split(separator: "\n").contains { line in
+            line.replacing(/\x1B\[[0-9;]*m/, with: "").hasPrefix("error:")
+        }
+    }
+
     public var description: String {
         var text = "\(operation) with \(peer) failed: \(reason)"
         let said = peerDiagnostics.trimmingWhitespace

@@ -7,6 +7,7 @@ public enum LocalStore {
         PluginOption("root", "path", "another store root (as Nix's local?root=); default: the system's store"),
         PluginOption("program", "path", default: "nix-store", "the nix-store program to run"),
         PluginOption("max-connections", "integer", default: "jobs", "nix-store processes at most, for NARs in parallel"),
+        PluginOption("io-timeout", "duration", default: "120s", "no byte moved for this long is an error (a stuck daemon)"),
     ]
 
     /// `local?root=/r` and the bare path `/r` both name the root.
@@ -21,6 +22,7 @@ public enum LocalStore {
         let root: String?
         let program: String
         let connections: Int
+        let ioTimeout: Duration
         var description: String { root.map { "store \($0)" } ?? "local store" }
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
@@ -30,11 +32,13 @@ public enum LocalStore {
             guard connections >= 1 else {
                 throw ConfigError(settings.location, key: "max-connections", "must be 1 or more")
             }
+            ioTimeout = try settings.duration("io-timeout") ?? .seconds(120)
         }
 
         var connect: ServeConnectionPool.Connect {
-            { [root, program] in
-                try await ServeClient.connect(over: ProcessServeTransport.localStore(root: root, program: program))
+            { [root, program, ioTimeout] in
+                try await ServeClient.connect(over: ProcessServeTransport.localStore(root: root, program: program,
+                                                                                      ioTimeout: ioTimeout))
             }
         }
     }

@@ -23,6 +23,9 @@ enum OpenSSHTransport {
         }
         if let identity = endpoint.identityFile { command += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
         command += ["-l", endpoint.user, endpoint.host, endpoint.serveCommand]
-        return try ProcessServeTransport(command: command, peer: endpoint.description, ioTimeout: endpoint.ioTimeout)
+        let pinnedFile = endpoint.pinnedHostKey == nil ? nil : knownHosts
+        return try ProcessServeTransport(command: command, peer: endpoint.description, ioTimeout: endpoint.ioTimeout) {
+            if let pinnedFile { unlink(pinnedFile) }
+        }
     }
 }

@@ -40,6 +40,11 @@ public enum SSHStore {
         init(_ settings: PluginSettings, context: PluginContext) throws {
             func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(settings.location, key: key, reason) }
             let host = try settings.required("host", "which machine?")
+            let user = try settings.string("user") ?? getenvString("USER") ?? "root"
+            // As Nix refuses them: ssh would read `-oProxyCommand=…` as an option.
+            for (key, value) in [("host", host), ("user", user)] where value.hasPrefix("-") {
+                throw fail(key, "'\(value)' starts with '-', which ssh would take for an option")
+            }
             let port = try settings.int("port") ?? 22
             guard (1...65535).contains(port) else { throw fail("port", "must be 1 to 65535") }
             var pinned: HostKey?
@@ -51,7 +56,7 @@ public enum SSHStore {
             }
             let keepalive = try settings.duration("keepalive") ?? .seconds(15)
             endpoint = SSHEndpoint(
-                host: host, user: try settings.string("user") ?? getenvString("USER") ?? "root", port: port,
+                host: host, user: user, port: port,
                 identityFile: try settings.path("ssh-key"),
                 knownHostsFile: try settings.path("known-hosts") ?? expandingTilde("~/.ssh/known_hosts"),
                 pinnedHostKey: pinned, acceptNewHostKey: try settings.bool("accept-new-host-key") ?? false,
