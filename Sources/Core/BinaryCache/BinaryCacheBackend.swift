@@ -74,7 +74,7 @@ public final class BinaryCacheBackend: StoreBackend {
             let narInfo = NarInfo(info: info, url: nar.url!, compression: nar.compression!,
                                   fileHash: nar.fileHash, fileSize: nar.fileSize)
             narInfos.append((info.path, CacheFile(key: NarInfo.key(for: info.path), bytes: Array(narInfo.rendered().utf8),
-                                                  contentType: CacheContentType.narInfo)))
+                                                  contentType: CacheContentType.narInfo, requires: narInfo.url)))
         }
         let failures = await write(listings)
         return await write(narInfos.filter { failures[$0.path] == nil }).merging(failures) { first, _ in first }

@@ -54,11 +54,16 @@ public struct CacheFile: Sendable {
     public let key: String
     public let bytes: [UInt8]
     public let contentType: String
+    /// The NAR this file must not appear without (a narinfo's URL). A storage that stores
+    /// NARs when it is asked to has it already; a folder, which places them with the
+    /// files, fails this file alone when that NAR cannot be placed.
+    public let requires: String?
 
-    public init(key: String, bytes: [UInt8], contentType: String) {
+    public init(key: String, bytes: [UInt8], contentType: String, requires: String? = nil) {
         self.key = key
         self.bytes = bytes
         self.contentType = contentType
+        self.requires = requires
     }
 }
 

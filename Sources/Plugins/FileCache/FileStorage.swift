@@ -31,11 +31,13 @@ public struct FileStorage: CacheStorage {
     public var spoolMemory: Int { 0 }
     public var spoolDirectory: String { root + "/nar" }
 
-    /// Creates the cache folder and its `nar/`,
+    /// Creates the cache folder (and the folders above it, as Nix does) and its `nar/`,
     /// and removes the narinfo and listing temporaries of runs that died.
     public func prepareForWriting() async throws {
-        for dir in [root, root + "/nar"] {
-            guard mkdir(dir, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", dir) }
+        var folder = root.hasPrefix("/") ? "" : "."
+        for component in (root + "/nar").split(separator: "/") {
+            folder += "/\(component)"
+            guard mkdir(folder, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", folder) }
         }
         AtomicFile.removeStaleTemporaries(in: root)  // narinfos and listings; nar/ is the spool
     }
@@ -84,9 +86,9 @@ public struct FileStorage: CacheStorage {
     /// call durable and visible, in that order (see the type's comment).
     public func write(_ files: [CacheFile]) async -> [String: any Error] {
         var failures: [String: any Error] = [:]
-        var written: [(key: String, temporary: String)] = []
+        var written: [(file: CacheFile, temporary: String)] = []
         for file in files {
-            do { written.append((file.key, try AtomicFile.writeTemporary(file.bytes, for: path(file.key), sync: false))) } catch {
+            do { written.append((file, try AtomicFile.writeTemporary(file.bytes, for: path(file.key), sync: false))) } catch {
                 failures[file.key] = error
             }
         }
@@ -95,34 +97,43 @@ public struct FileStorage: CacheStorage {
         do {
             let notRenamed = try await onOwnThread { () throws -> [String: any Error] in
                 try syncFileSystem()
-                try publish(nars)
+                try place(nars)
                 var notRenamed: [String: any Error] = [:]
-                for (key, temporary) in pending {
-                    do { try AtomicFile.rename(temporary, to: path(key)) } catch {
+                for (file, temporary) in pending {
+                    do {
+                        if let nar = file.requires, let lost = waiting.lost(path(nar)) { throw lost }
+                        try AtomicFile.rename(temporary, to: path(file.key))
+                    } catch {
                         unlink(temporary)
-                        notRenamed[key] = error
+                        notRenamed[file.key] = error
                     }
                 }
-                for folder in Set(pending.map { parent(of: path($0.key)) }) { try AtomicFile.syncDirectory(folder) }
+                for folder in Set(pending.map { parent(of: path($0.file.key)) }) { try AtomicFile.syncDirectory(folder) }
                 return notRenamed
             }
             failures.merge(notRenamed) { first, _ in first }
         } catch {
-            for (key, temporary) in written where failures[key] == nil {
+            for (file, temporary) in written where failures[file.key] == nil {
                 unlink(temporary)
-                failures[key] = error
+                failures[file.key] = error
             }
         }
         return failures
     }
 
-    /// Renames waiting NARs into `nar/`, each leaving the waiting list only once it is
-    /// there, and syncs the folder.
-    private func publish(_ nars: [(final: String, temporary: String)]) throws {
+    /// Renames waiting NARs into `nar/`, each leaving the waiting list once it is there,
+    /// and syncs the folder. A NAR that cannot be renamed (its temporary is gone) is lost:
+    /// the files that require it fail, in this batch or a later one, and no other does.
+    private func place(_ nars: [(final: String, temporary: String)]) throws {
         guard !nars.isEmpty else { return }
         for nar in nars {
-            try AtomicFile.rename(nar.temporary, to: nar.final)
-            waiting.renamed(nar.final)
+            do {
+                try AtomicFile.rename(nar.temporary, to: nar.final)
+                waiting.renamed(nar.final)
+            } catch {
+                unlink(nar.temporary)
+                waiting.lose(nar.final, error)
+            }
         }
         try AtomicFile.syncDirectory(spoolDirectory)
     }
@@ -169,25 +180,40 @@ extension FileStorage {
 /// Stored NARs not yet renamed into place: their final path, and the temporary file
 /// that holds them.
 private final class WaitingNars: Sendable {
-    private let nars = Mutex<[String: String]>([:])
+    private struct State {
+        var nars: [String: String] = [:]
+        /// NARs whose rename failed, with why; stored again, one is no longer lost.
+        var lost: [String: any Error] = [:]
+    }
+    private let state = Mutex(State())
 
     /// A second copy of the same NAR (the same FileHash: the same bytes) is dropped.
     func add(_ temporary: String, as final: String) {
-        let added = nars.withLock { nars in
-            guard nars[final] == nil else { return false }
-            nars[final] = temporary
+        let added = state.withLock { state in
+            guard state.nars[final] == nil else { return false }
+            state.nars[final] = temporary
+            state.lost[final] = nil
             return true
         }
         if !added { unlink(temporary) }
     }
 
-    func contains(_ final: String) -> Bool { nars.withLock { $0[final] != nil } }
+    func contains(_ final: String) -> Bool { state.withLock { $0.nars[final] != nil } }
 
-    func all() -> [(final: String, temporary: String)] { nars.withLock { $0.map { ($0.key, $0.value) } } }
+    func all() -> [(final: String, temporary: String)] { state.withLock { $0.nars.map { ($0.key, $0.value) } } }
 
-    func renamed(_ final: String) { _ = nars.withLock { $0.removeValue(forKey: final) } }
+    func renamed(_ final: String) { _ = state.withLock { $0.nars.removeValue(forKey: final) } }
+
+    func lose(_ final: String, _ error: any Error) {
+        state.withLock { state in
+            state.nars[final] = nil
+            state.lost[final] = error
+        }
+    }
+
+    func lost(_ final: String) -> (any Error)? { state.withLock { $0.lost[final] } }
 
     func removeAll() {
-        for temporary in nars.withLock({ state in defer { state = [:] }; return Array(state.values) }) { unlink(temporary) }
+        for temporary in state.withLock({ state in defer { state.nars = [:] }; return Array(state.nars.values) }) { unlink(temporary) }
     }
 }
