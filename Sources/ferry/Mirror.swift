@@ -23,9 +23,11 @@ struct Mirror: AsyncParsableCommand {
             When --to wants the compression the source has, the compressed bytes
             are copied as they are.
 
-            Only the paths named are copied unless --closure is given. --shard I/N
-            keeps the paths whose hash falls in shard I of N: N machines given 1/N
-            … N/N mirror one list between them, each path once, without talking.
+            Only the paths named are copied unless --closure is given; a path whose
+            references are neither named nor at the destination is refused, as Nix
+            refuses it. --shard I/N keeps the paths whose hash falls in shard I of N:
+            N machines given 1/N … N/N mirror one list between them, each path once,
+            without talking (a reference in another shard counts as named).
 
             Exit status: 0 when every path is at the destination, 1 when some
             failed, 2 for usage or configuration errors, 128+N after signal N.

@@ -217,6 +217,21 @@ struct PipelineRunTests {
         #expect(log.contains("publish other"))
     }
 
+    @Test("without the closure, a path whose reference is neither at the destination nor copied is refused, as Nix refuses it")
+    func referenceMissing() async throws {
+        let empty = MemoryBackend()
+        let refused = try await pipeline(source(), empty).run(paths: [app, leaf], selection: PathSelection(closure: false))
+        #expect(refused.exitCode == 1)
+        #expect(refused.failed.map(\.path) == [app])
+        #expect(refused.failed.first?.error.contains("its reference \(lib) is not at") == true, "\(refused.failed)")
+        #expect(empty.log == ["begin leaf", "commit leaf", "publish leaf"], "nothing of app is written")
+
+        let holdingLib = MemoryBackend(present: [lib])
+        let copied = try await pipeline(source(), holdingLib).run(paths: [app, leaf], selection: PathSelection(closure: false))
+        #expect(copied.exitCode == 0)
+        #expect(copied.copied == 2)
+    }
+
     @Test("a store backend gets a path only after its references are in") func referencesFirst() async throws {
         let backend = MemoryBackend(referencesFirst: true)
         _ = try await pipeline(source(), backend, jobs: 4).run(paths: [app])

@@ -163,10 +163,10 @@ public struct Pipeline: Sendable {
         let infos = try await source.pathInfos(closure.filter { !present.contains($0) })
         planned("path infos read", infos.count)
         let order = try TopologicalOrder.sort(infos)
-        let refused = trustedKeys.map { keys in Set(order.filter { !$0.isSigned(byAnyOf: keys) }.map(\.path)) } ?? []
+        let unfit = try await unfitPaths(order, wanted: wanted)
         // A destination is made ready (a cache gets its nix-cache-info) only when
         // something will be written to it.
-        if order.count > refused.count { try await backend.prepare() }
+        if order.count > unfit.count { try await backend.prepare() }
 
         var summary = RunSummary()
         summary.closureSize = closure.count
@@ -178,9 +178,7 @@ public struct Pipeline: Sendable {
         let scheduler = CopyScheduler(order: order, referencesFirst: backend.needsReferencesFirst) { path, error in
             observe(.failed(path, "\(error)"))
         }
-        for path in refused.sorted() {
-            await scheduler.failed(path, CopyError.untrusted(path, source: source.description))
-        }
+        for (path, error) in unfit.sorted(by: { $0.key < $1.key }) { await scheduler.failed(path, error) }
         let published = try await withThrowingTaskGroup(of: [StoredNar].self) { group in
             for _ in 0..<min(jobs, max(order.count, 1)) {
                 group.addTask { try await worker(scheduler, observe: observe) }
@@ -195,6 +193,27 @@ public struct Pipeline: Sendable {
         summary.fileBytes = published.reduce(0) { $0 + ($1.fileSize ?? $1.info.narSize) }
         summary.failed = await scheduler.failures.map { ($0.path, "\($0.error)") }
         return summary
+    }
+
+    /// The paths refused before a byte moves: those no trusted key signed, and those with
+    /// a reference that is neither at the destination nor in `wanted` (copied by this run,
+    /// or by another shard of it). Nix never publishes a path without its references.
+    private func unfitPaths(_ infos: [PathInfo], wanted: Set<StorePath>) async throws -> [StorePath: CopyError] {
+        var unfit: [StorePath: CopyError] = [:]
+        if let trustedKeys {
+            for info in infos where !info.isSigned(byAnyOf: trustedKeys) {
+                unfit[info.path] = .untrusted(info.path, source: source.description)
+            }
+        }
+        let outside = Set(infos.flatMap(\.references)).subtracting(wanted)
+        guard !outside.isEmpty else { return unfit }
+        let missing = outside.subtracting(try await backend.presentPaths(outside.sorted()))
+        for info in infos where unfit[info.path] == nil {
+            if let reference = info.sortedReferences.first(where: missing.contains) {
+                unfit[info.path] = .referenceMissing(info.path, reference: reference, destination: backend.description)
+            }
+        }
+        return unfit
     }
 
     /// Takes paths from the scheduler and copies them until none is left.
