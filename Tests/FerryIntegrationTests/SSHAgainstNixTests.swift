@@ -288,3 +288,22 @@ struct SSHFaultTests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir.path)/cache/\(big.hashPart).narinfo"))
     }
 }
+
+@Suite("SSH sessions that sit idle", Peers.nix, Peers.requiring("/usr/sbin/sshd"), Peers.requiring("python3"))
+struct SSHIdleTests {
+    @Test("the control session, idle while a NAR streams for seconds, answers a strict ClientAlive server and is not dropped")
+    func idleControlSessionKeptAlive() throws {
+        // Gives up on a client after two seconds without a packet from it.
+        let server = try SSHServer.start(extraConfig: "ClientAliveInterval 1\nClientAliveCountMax 1")
+        defer { server.stop() }
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let slowStore = dir.path + "/slow-nix-store"
+        try writeThrottledNixStore(to: slowStore)  // 48 MiB at 8 MB/s: six seconds of NAR
+        try run([ferryBinary, "copy-closure", "--from", server.url("keepalive=1s&remote-program=\(slowStore)"),
+                 "--to", "file://\(dir.path)/cache?compression=none", big.path])
+        let log = try String(contentsOfFile: server.dir + "/sshd.log", encoding: .utf8)
+        #expect(!log.contains("Timeout, client not responding"), "\(log)")
+    }
+}

@@ -15,7 +15,8 @@ final class SSHServer: Sendable {
     let hostPublicKey: String
     private let pid: Int32
 
-    static func start() throws -> SSHServer {
+    /// `extraConfig`: more sshd_config lines, for a test that needs a stricter server.
+    static func start(extraConfig: String = "") throws -> SSHServer {
         let dir = try TemporaryDirectory().path
         let port = try freePort()
         try run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir + "/host"])
@@ -38,6 +39,7 @@ final class SSHServer: Sendable {
             MaxSessions 200
             PidFile \(dir)/sshd.pid
             SetEnv NIX_REMOTE=local PATH=/usr/local/bin:/usr/bin:/bin
+            \(extraConfig)
             """.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
         try run(["/usr/sbin/sshd", "-f", dir + "/sshd_config", "-E", dir + "/sshd.log"])
         let hostKey = try String(contentsOfFile: dir + "/host.pub", encoding: .utf8)

@@ -19,6 +19,10 @@ final class SSHSession: @unchecked Sendable {
     /// Owned by this object; freed in `close`. Touched only on `queue`.
     private let session: OpaquePointer
     private let closed = Atomic<Bool>(false)
+    /// Keepalives for a session no call is waiting on: a source's control connection sits
+    /// idle through the whole copy, holding the paths' GC roots, and a server's
+    /// `ClientAliveInterval` or a NAT would drop it. Runs on `queue`; cancelled in teardown.
+    private var idleKeepalive: DispatchSourceTimer?
 
     private static let initialized: Int32 = libssh2_init(0)
 
@@ -55,12 +59,31 @@ final class SSHSession: @unchecked Sendable {
             try hostKeys.verify(presentedKey())
             try SSHAuthentication(endpoint).authenticate(self, deadline: deadline)
             if let interval = endpoint.keepalive {
-                libssh2_keepalive_config(session, 0, UInt32(max(1, interval.components.seconds)))
+                let seconds = max(1, interval.components.seconds)
+                libssh2_keepalive_config(session, 0, UInt32(seconds))
+                // Twice per interval: libssh2 counts whole seconds and sends only once one is due.
+                idleKeepalive = startIdleKeepalive(every: .milliseconds(Int(seconds) * 500))
             }
         } catch {
             teardown()
             throw error
         }
+    }
+
+    /// Asks libssh2 for a keepalive on a timer; it sends one when due. Not while a write is
+    /// unfinished: libssh2 takes no other packet before it is done. Calls that wait on the
+    /// socket send theirs themselves.
+    private func startIdleKeepalive(every interval: DispatchTimeInterval) -> DispatchSourceTimer {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in
+            guard let self, !closed.load(ordering: .acquiring),
+                  libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 else { return }
+            var next: Int32 = 0
+            _ = libssh2_keepalive_send(session, &next)
+        }
+        timer.resume()
+        return timer
     }
 
     /// The host key the server presented in the handshake.
@@ -160,6 +183,7 @@ final class SSHSession: @unchecked Sendable {
     }
 
     private func teardown() {
+        idleKeepalive?.cancel()
         let deadline = ContinuousClock.now + .seconds(1)
         while ferry_ssh2_session_disconnect(session, "ferry is done") == FERRY_LIBSSH2_ERROR_EAGAIN
                 && ContinuousClock.now < deadline {
