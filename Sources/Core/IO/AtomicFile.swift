@@ -17,18 +17,31 @@ public enum AtomicFile {
         return String(path[..<slash]) + ".\(path[slash...]).ferry-\(hostTag)-\(getpid())-\(String(random, radix: 16))"
     }
 
-    /// This machine's name, made safe for a file name.
+    /// This machine's name, made safe for a file name, and its process-ID namespace:
+    /// containers sharing a host name and a cache folder each count their own processes,
+    /// so one must not take the other's live writer for a dead one.
     static let hostTag: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)
         let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let safe = name.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" }
-        return safe.isEmpty ? "host" : String(safe)
+        return (safe.isEmpty ? "host" : String(safe)) + (pidNamespace.map { "_ns\($0)" } ?? "")
     }()
 
+    /// The inode of this process's PID namespace (`/proc/self/ns/pid` is `pid:[N]`).
+    private static var pidNamespace: String? {
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = readlink("/proc/self/ns/pid", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        let link = String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let digits = link.filter(\.isNumber)
+        return digits.isEmpty ? nil : digits
+    }
+
     /// Removes temporary files in `directory` left by runs that died (SIGKILL, a crash, a
-    /// power cut): those of this host whose process is gone, and any older than a day
-    /// (another machine's, on a shared folder). Live writers' files are never touched.
+    /// power cut): those of this host (and PID namespace) whose process is gone, and any
+    /// older than a day (another machine's or container's, on a shared folder). Live
+    /// writers' files are never touched.
     /// Returns the names removed.
     @discardableResult
     public static func removeStaleTemporaries(in directory: String, now: Date = Date()) -> [String] {
