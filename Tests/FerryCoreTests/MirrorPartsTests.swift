@@ -53,4 +53,20 @@ struct MirrorPartsTests {
         large.discard()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "discard removes the spill file")
     }
+
+    @Test("a spool's file is handed to writeback in order, 8 MiB or more at a time, as it is written")
+    func spoolWriteback() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let ranges = Locked<[ClosedRange<Int64>]>([])
+        let spool = Spool(memoryLimit: 0, directory: dir.path, name: "nar", writeback: { fd, offset, length in
+            #expect(fd >= 0)
+            ranges.withLock { $0.append(offset...(offset + length - 1)) }
+        })
+        let chunk = [UInt8](repeating: 7, count: 1 << 20)
+        for _ in 0..<20 { try await spool.write(chunk[...]) }
+        let mib: Int64 = 1 << 20
+        #expect(ranges.withLock { $0 } == [0...8 * mib - 1, 8 * mib...16 * mib - 1])
+        spool.discard()
+    }
 }

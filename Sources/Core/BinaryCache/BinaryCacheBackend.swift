@@ -56,7 +56,8 @@ public final class BinaryCacheBackend: StoreBackend {
         let knownHash = compression == "none" && info.narHash.algorithm == .sha256 ? info.narHash : nil
         return BinaryCacheNarWriter(info: info, compression: compression, storage: storage,
                                     spool: Spool(memoryLimit: writeMemory(for: info), directory: storage.spoolDirectory,
-                                                 name: "\(info.path.hashPart).nar", knownHash: knownHash))
+                                                 name: "\(info.path.hashPart).nar", knownHash: knownHash,
+                                                 writeback: storage.spoolWriteback))
     }
 
     /// Signs each path (keeping the signatures it already has), then writes the listings

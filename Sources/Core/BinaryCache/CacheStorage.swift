@@ -25,6 +25,9 @@ public protocol CacheStorage: Sendable {
     var spoolMemory: Int { get }
     /// Where spools keep what outgrows `spoolMemory`.
     var spoolDirectory: String { get }
+    /// For a storage whose spool files are kept (renamed into place): starts their
+    /// writeback early. Nil for one that reads them back and deletes them.
+    var spoolWriteback: SpoolWriteback? { get }
     /// Stores a finished spool under `key`, whole or not at all.
     func store(_ spool: Spool, as key: String, contentType: String) async throws
     /// Makes a new cache writable (creates its folders); nothing for HTTP or S3.
@@ -34,6 +37,7 @@ public protocol CacheStorage: Sendable {
 
 extension CacheStorage {
     public func prepareForWriting() async throws {}
+    public var spoolWriteback: SpoolWriteback? { nil }
 
     /// Sixteen at a time, each on its own: a server takes them in parallel.
     public func write(_ files: [CacheFile]) async -> [String: any Error] {

@@ -26,15 +26,21 @@ public final class Spool: AsyncByteSink {
     private let knownHash: Hash?
     private var finished = false
     public private(set) var size: UInt64 = 0
+    private let writeback: SpoolWriteback?
+    /// How much of the file `writeback` has been given.
+    private var writebackStarted: UInt64 = 0
 
     /// `name` goes into the temporary file's name, for whoever finds it (`<hash>.nar`).
     /// `knownHash` is the SHA-256 the contents will have; whoever passes it must check
-    /// that they do before trusting the spool (`finish` returns it as it is).
-    public init(memoryLimit: Int, directory: String, name: String, knownHash: Hash? = nil) {
+    /// that they do before trusting the spool (`finish` returns it as it is). `writeback`
+    /// is given the file's ranges as they are written, 8 MiB or more at a time.
+    public init(memoryLimit: Int, directory: String, name: String, knownHash: Hash? = nil,
+                writeback: SpoolWriteback? = nil) {
         self.memoryLimit = max(memoryLimit, 0)
         self.directory = directory
         self.name = name
         self.knownHash = knownHash
+        self.writeback = writeback
         hasher = knownHash == nil ? HashingCounter() : nil
     }
 
@@ -48,6 +54,10 @@ public final class Spool: AsyncByteSink {
         }
         if fd < 0 { try spill() }
         try bytes.withUnsafeBytes { try writeAll(fd, $0, subject: filePath!) }
+        if let writeback, size - writebackStarted >= 8 << 20 {
+            writeback(fd, Int64(writebackStarted), Int64(size - writebackStarted))
+            writebackStarted = size
+        }
     }
 
     /// Ends the contents and returns their SHA-256. A file is not flushed here: a folder
@@ -111,6 +121,12 @@ public final class Spool: AsyncByteSink {
         memory = []
     }
 }
+
+/// Starts writing a range of a spool's file (descriptor, offset, length) to disk without
+/// waiting: a folder cache, whose spool files become its NARs, flushes each batch before
+/// its narinfos appear, and then waits only for what was not started (3 to 4 % of a
+/// local zstd copy's time here).
+public typealias SpoolWriteback = @Sendable (Int32, Int64, Int64) -> Void
 
 /// The contents of a spool, or part of it, as a sequence of chunks: an upload's body.
 public struct SpoolChunks: AsyncSequence, @unchecked Sendable {

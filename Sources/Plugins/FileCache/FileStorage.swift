@@ -30,6 +30,9 @@ public struct FileStorage: CacheStorage {
     public var description: String { "file://\(root)" }
     public var spoolMemory: Int { 0 }
     public var spoolDirectory: String { root + "/nar" }
+    public var spoolWriteback: SpoolWriteback? {
+        { fd, offset, length in _ = sync_file_range(fd, offset, length, UInt32(FERRY_SYNC_FILE_RANGE_WRITE)) }
+    }
 
     /// Creates the cache folder (and the folders above it, as Nix does) and its `nar/`,
     /// and removes the narinfo and listing temporaries of runs that died.
