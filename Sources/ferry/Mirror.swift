@@ -7,7 +7,7 @@ import Foundation
 /// against trusted keys on the way in, signed on the way out.
 struct Mirror: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Copy store paths from a binary cache to another cache or store.",
+        abstract: "Copy store paths from a binary cache (or a store) to another cache or store.",
         discussion: """
             --from is a binary cache: file:///dir, http(s)://host/prefix, or
             s3://bucket?region=…&endpoint=host:port&scheme=http, with credentials
@@ -16,10 +16,12 @@ struct Mirror: AsyncParsableCommand {
             store URL copy-closure takes; secret-key=FILE adds Ferry's signature and
             keeps the ones the paths have.
 
-            Every path needs a signature by a --trusted-public-key, written as in
-            nix.conf (cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=);
-            a path without one is refused before a byte is copied. --no-check-sigs
-            copies without checking. NarHash and NarSize are checked in every case.
+            From a binary cache, every path needs a signature by a
+            --trusted-public-key, written as in nix.conf
+            (cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=); a path
+            without one is refused before a byte is copied (from a store, only when
+            keys are given). --no-check-sigs copies without checking. NarHash and
+            NarSize are checked in every case.
             When --to wants the compression the source has, the compressed bytes
             are copied as they are.
 

@@ -65,15 +65,19 @@ struct ServeClientTests {
             #expect(error.operation == "QueryValidPaths")
             #expect(error.reason.contains("closed"))
             #expect(error.description.contains("is not valid"))
-            #expect(!error.isTransient, "the peer said why: a new connection would hear the same")
+            #expect(!error.isTransient, "the peer refused: a new connection would hear the same")
         }
         // The stream position is lost: the client refuses to go on.
         await #expect(throws: ServeError.self) { _ = try await client.queryClosure([top]) }
     }
 
-    @Test("a peer that hangs up without a word may be tried again on a new connection") func silentHangUp() async throws {
+    @Test("a peer that hangs up without a refusal may be tried again on a new connection", arguments: [
+        "", "warning: something harmless\n",
+        "error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused\n",
+    ])
+    func hangUpWithoutRefusal(diagnostics: String) async throws {
         let client = try await ServeClient.connect(over: ReplayTransport(reply: u64(ServeProtocol.magic2) + u64(0x207),
-                                                                         diagnostics: "warning: something harmless\n"))
+                                                                         diagnostics: diagnostics))
         do {
             _ = try await client.queryValidPaths([top])
             Issue.record("no error at end of stream")

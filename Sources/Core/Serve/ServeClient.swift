@@ -209,9 +209,8 @@ public final class ServeClient: @unchecked Sendable {
         var wrapped = ServeError(peer: transport.peer, operation: operation, reason: reason,
                                  peerDiagnostics: transport.peerDiagnostics)
         // A lost or stalled connection may pass with a new one; a reply that breaks the
-        // protocol will not, nor will a peer that said why it gave up (a path not valid
-        // there, a signature refused): it says the same to the next connection.
-        if wrapped.peerReportedError {
+        // protocol will not, nor will a peer's refusal: it says the same to the next one.
+        if wrapped.peerRefused {
             wrapped.isTransient = false
         } else if case WireError.unexpectedEnd = error {
             wrapped.isTransient = true

@@ -10,13 +10,20 @@ public struct ServeError: TransientError, CustomStringConvertible {
     public let peerDiagnostics: String
     public var isTransient = false
 
-    /// True when the peer's stderr has a line as Nix starts its errors, `error: …`
-    /// (after any colour codes).
-    public var peerReportedError: Bool {
-        peerDiagnostics.split(separator: "\n").contains { line in
-            line.replacing(/\x1B\[[0-9;]*m/, with: "").hasPrefix("error:")
+    /// True when the peer's stderr gives a reason Nix gives for what fails again on any
+    /// connection: a path not valid there, a signature or hash it refuses. Other errors it
+    /// reports (a daemon restarting: "cannot connect to socket") may pass.
+    public var peerRefused: Bool {
+        peerDiagnostics.split(separator: "\n").contains { raw in
+            let line = raw.replacing(/\x1B\[[0-9;]*m/, with: "")  // Nix's colours, if any
+            return line.hasPrefix("error:") && Self.refusals.contains { line.contains($0) }
         }
     }
+
+    /// Nix's words for refusals: `path '…' is not valid`, `cannot add path '…' because it
+    /// lacks a signature by a trusted key`, `hash mismatch importing path '…'`, `path '…'
+    /// is not in the Nix store`.
+    static let refusals = ["is not valid", "lacks a signature", "hash mismatch", "is not in the Nix store"]
 
     public var description: String {
         var text = "\(operation) with \(peer) failed: \(reason)"

@@ -24,8 +24,13 @@ enum OpenSSHTransport {
         if let identity = endpoint.identityFile { command += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
         command += ["-l", endpoint.user, endpoint.host, endpoint.serveCommand]
         let pinnedFile = endpoint.pinnedHostKey == nil ? nil : knownHosts
-        return try ProcessServeTransport(command: command, peer: endpoint.description, ioTimeout: endpoint.ioTimeout) {
-            if let pinnedFile { unlink(pinnedFile) }
+        let removePinnedFile: @Sendable () -> Void = { if let pinnedFile { unlink(pinnedFile) } }
+        do {
+            return try ProcessServeTransport(command: command, peer: endpoint.description, ioTimeout: endpoint.ioTimeout,
+                                             onClose: removePinnedFile)
+        } catch {
+            removePinnedFile()
+            throw error
         }
     }
 }

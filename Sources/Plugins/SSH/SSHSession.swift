@@ -59,10 +59,9 @@ final class SSHSession: @unchecked Sendable {
             try hostKeys.verify(presentedKey())
             try SSHAuthentication(endpoint).authenticate(self, deadline: deadline)
             if let interval = endpoint.keepalive {
-                let seconds = max(1, interval.components.seconds)
-                libssh2_keepalive_config(session, 0, UInt32(seconds))
-                // Twice per interval: libssh2 counts whole seconds and sends only once one is due.
-                idleKeepalive = startIdleKeepalive(every: .milliseconds(Int(seconds) * 500))
+                libssh2_keepalive_config(session, 0, UInt32(max(1, interval.components.seconds)))
+                // Every second: libssh2 counts whole seconds and sends only once one is due.
+                idleKeepalive = startIdleKeepalive(every: .seconds(1))
             }
         } catch {
             teardown()
@@ -70,20 +69,30 @@ final class SSHSession: @unchecked Sendable {
         }
     }
 
-    /// Asks libssh2 for a keepalive on a timer; it sends one when due. Not while a write is
-    /// unfinished: libssh2 takes no other packet before it is done. Calls that wait on the
-    /// socket send theirs themselves.
+    /// Offers libssh2 a keepalive on a timer, for a session no call is waiting on; calls
+    /// that wait on the socket offer theirs in `waitForSocket`.
     private func startIdleKeepalive(every interval: DispatchTimeInterval) -> DispatchSourceTimer {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler { [weak self] in
-            guard let self, !closed.load(ordering: .acquiring),
-                  libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 else { return }
-            var next: Int32 = 0
-            _ = libssh2_keepalive_send(session, &next)
+            guard let self, !closed.load(ordering: .acquiring) else { return }
+            sendKeepaliveIfSafe()
         }
         timer.resume()
         return timer
+    }
+
+    /// Lets libssh2 send a keepalive when one is due, but only when it cannot be left
+    /// half-sent: no write of libssh2's is unfinished and the socket has room. libssh2 1.10
+    /// keeps a half-sent keepalive as pending and then refuses every other packet
+    /// (LIBSSH2_ERROR_BAD_USE), which would break the session's NAR upload.
+    private func sendKeepaliveIfSafe() {
+        guard endpoint.keepalive != nil,
+              libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 else { return }
+        var writable = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+        guard poll(&writable, 1, 0) == 1, writable.revents & Int16(POLLOUT) != 0 else { return }
+        var next: Int32 = 0
+        _ = libssh2_keepalive_send(session, &next)
     }
 
     /// The host key the server presented in the handshake.
@@ -155,8 +164,7 @@ final class SSHSession: @unchecked Sendable {
         if let deadline, ContinuousClock.now >= deadline.instant {
             throw SSHTimeout(endpoint: endpoint.description, operation: what, limit: deadline.setting)
         }
-        var nextKeepalive: Int32 = 0
-        if endpoint.keepalive != nil { _ = libssh2_keepalive_send(session, &nextKeepalive) }
+        sendKeepaliveIfSafe()
         let directions = libssh2_session_block_directions(session)
         var events: Int16 = 0
         if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
