@@ -58,6 +58,7 @@ struct UrlConfigTests {
         ("local", "file:///c?parallel-compression=maybe", "--to file:///c?parallel-compression=maybe parallel-compression: 'maybe' is not true or false"),
         ("local", "file:///c?compression-level=abc", "--to file:///c?compression-level=abc compression-level: 'abc' is not"),
         ("local", "file:///c?compression=lz4", "--to file:///c?compression=lz4 compression: no codec plugin is called 'lz4'"),
+        ("local", "file:///c?compression-level=99", "--to file:///c?compression-level=99 compression-level: zstd levels go from"),
         ("local", "file:///c?compression=bzip2", "--to file:///c?compression=bzip2: Ferry reads bzip2 caches but cannot write bzip2"),
         ("local", "local?root=/r&compression=xz",
          "--to local?root=/r&compression=xz: store /r takes NARs uncompressed; a codec and compression settings apply only to binary caches"),

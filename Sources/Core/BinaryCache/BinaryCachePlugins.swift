@@ -19,7 +19,7 @@ extension BinaryCacheBackend {
             let made = try await storage.make(settings.filter { !own.contains($0) }, context)
             let key = try settings.path("secret-key").map { file in
                 do { return try SecretKey(contentsOfFile: file) } catch {
-                    throw ConfigError(settings.location, key: "secret-key", "\(error)")
+                    throw settings.error("secret-key", "\(error)")
                 }
             }
             let info = NixCacheInfo(wantMassQuery: try settings.bool("want-mass-query"), priority: try settings.int("priority"))
@@ -47,8 +47,8 @@ extension BinaryCacheSource {
             let text = try settings.required("url", "which cache? (file:///dir, https://host, s3://bucket)")
             let url = try StoreURL(parsing: text)
             guard let storage = Plugin.handling(url.scheme, among: storages) else {
-                throw ConfigError(settings.location, key: "url",
-                                  "no cache storage reads \(url.scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
+                throw settings.error("url",
+                                     "no cache storage reads \(url.scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
             }
             var storageSettings = settings.filter(asURL: true) { $0 != "url" }
             for (key, value) in try storage.urlValues(url) where storageSettings[key] == nil {

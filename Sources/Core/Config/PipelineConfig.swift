@@ -117,7 +117,7 @@ extension PipelineConfig {
                 return PluginSettings(plugin: plugin, location: "\(here) [\(name)]")
             }
             guard let chosen = try settings.string("plugin") else {
-                guard let plugin else { throw ConfigError(settings.location, key: "plugin", "is missing: which \(name) plugin?") }
+                guard let plugin else { throw settings.error("plugin", "is missing: which \(name) plugin?") }
                 settings.plugin = plugin
                 return settings
             }

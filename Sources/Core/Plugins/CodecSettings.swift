@@ -6,8 +6,8 @@ public enum CodecSettings {
         let requested = try settings.int("level") ?? -1
         let level = requested == -1 ? defaultLevel : requested
         guard range.contains(level) else {
-            throw ConfigError(settings.location, key: "level",
-                              "\(settings.plugin) levels go from \(range.lowerBound) to \(range.upperBound), found \(level)")
+            throw settings.error("level",
+                                 "\(settings.plugin) levels go from \(range.lowerBound) to \(range.upperBound), found \(level)")
         }
         return level
     }
@@ -17,7 +17,7 @@ public enum CodecSettings {
     public static func threads(_ settings: PluginSettings, context: PluginContext,
                                memory: (Int) -> Int) throws(ConfigError) -> Int {
         let asked = try settings.int("threads") ?? 0
-        guard asked >= 0 else { throw ConfigError(settings.location, key: "threads", "must be 0 (one per core) or more") }
+        guard asked >= 0 else { throw settings.error("threads", "must be 0 (one per core) or more") }
         var threads = asked == 0 ? SystemInfo.processorCount : asked
         let room = context.memoryBudget - Pipeline.streamBuffers
         while threads > 1 && memory(threads) > room { threads -= 1 }

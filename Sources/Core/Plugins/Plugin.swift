@@ -90,8 +90,8 @@ public struct Plugin<Instance>: Sendable {
         let known = Set(options.map(\.name))
         for key in settings.values.keys.sorted() where !known.contains(key) {
             let list = options.map(\.name).joined(separator: ", ")
-            throw ConfigError(settings.location, key: key,
-                              "unknown key for \(kind.rawValue) plugin '\(name)' (it knows: \(list.isEmpty ? "none" : list))")
+            throw settings.error(key,
+                                 "unknown key for \(kind.rawValue) plugin '\(name)' (it knows: \(list.isEmpty ? "none" : list))")
         }
     }
 }

@@ -31,12 +31,12 @@ public struct ExecCodec: Codec {
         ]
     ) { settings, _ in
         guard let command = try settings.strings("command"), !command.isEmpty else {
-            throw ConfigError(settings.location, key: "command", "is missing: which command compresses?")
+            throw settings.error("command", "is missing: which command compresses?")
         }
         let compression = try settings.required("compression", "what does the narinfo record (xz, zstd, …)?")
         // A cache takes a `none` file to be the NAR itself (its FileHash is the NarHash).
         guard compression != NoneCodec().compression else {
-            throw ConfigError(settings.location, key: "compression", "is 'none', which says the file is the NAR as it is; use the none codec")
+            throw settings.error("compression", "is 'none', which says the file is the NAR as it is; use the none codec")
         }
         return ExecCodec(command: command, compression: compression, memory: try settings.size("memory") ?? 64 << 20)
     }

@@ -30,7 +30,7 @@ public enum LocalStore {
             program = try settings.path("program") ?? "nix-store"
             connections = try settings.int("max-connections") ?? context.jobs
             guard connections >= 1 else {
-                throw ConfigError(settings.location, key: "max-connections", "must be 1 or more")
+                throw settings.error("max-connections", "must be 1 or more")
             }
             ioTimeout = try settings.duration("io-timeout") ?? .seconds(120)
         }

@@ -38,19 +38,18 @@ public enum SSHStore {
         let connections: Int
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
-            func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(settings.location, key: key, reason) }
             let host = try settings.required("host", "which machine?")
             let user = try settings.string("user") ?? getenvString("USER") ?? "root"
             // As Nix refuses them: ssh would read `-oProxyCommand=…` as an option.
             for (key, value) in [("host", host), ("user", user)] where value.hasPrefix("-") {
-                throw fail(key, "'\(value)' starts with '-', which ssh would take for an option")
+                throw settings.error(key, "'\(value)' starts with '-', which ssh would take for an option")
             }
             let port = try settings.int("port") ?? 22
-            guard (1...65535).contains(port) else { throw fail("port", "must be 1 to 65535") }
+            guard (1...65535).contains(port) else { throw settings.error("port", "must be 1 to 65535") }
             var pinned: HostKey?
             if let base64 = try settings.string("base64-ssh-public-host-key") {
                 guard let data = Data(base64Encoded: base64), let key = HostKey(line: String(decoding: data, as: UTF8.self)) else {
-                    throw fail("base64-ssh-public-host-key", "is not the base64 of a 'type key' line")
+                    throw settings.error("base64-ssh-public-host-key", "is not the base64 of a 'type key' line")
                 }
                 pinned = key
             }
@@ -66,9 +65,9 @@ public enum SSHStore {
                 remoteProgram: try settings.string("remote-program") ?? "nix-store",
                 remoteStore: try settings.string("remote-store"))
             transport = try settings.string("transport") ?? "libssh2"
-            guard ["libssh2", "openssh"].contains(transport) else { throw fail("transport", "is libssh2 or openssh, not '\(transport)'") }
+            guard ["libssh2", "openssh"].contains(transport) else { throw settings.error("transport", "is libssh2 or openssh, not '\(transport)'") }
             connections = try settings.int("max-connections") ?? context.jobs
-            guard connections >= 1 else { throw fail("max-connections", "must be 1 or more") }
+            guard connections >= 1 else { throw settings.error("max-connections", "must be 1 or more") }
         }
 
         var connect: ServeConnectionPool.Connect {
