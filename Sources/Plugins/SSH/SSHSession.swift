@@ -23,6 +23,9 @@ final class SSHSession: @unchecked Sendable {
     /// idle through the whole copy, holding the paths' GC roots, and a server's
     /// `ClientAliveInterval` or a NAT would drop it. Runs on `queue`; cancelled in teardown.
     private var idleKeepalive: DispatchSourceTimer?
+    /// When libssh2 said the next keepalive is due; until then none is offered, so a wait
+    /// on a busy session costs no extra call. Touched only on `queue`.
+    private var keepaliveDue = ContinuousClock.now
 
     private static let initialized: Int32 = libssh2_init(0)
 
@@ -87,12 +90,14 @@ final class SSHSession: @unchecked Sendable {
     /// keeps a half-sent keepalive as pending and then refuses every other packet
     /// (LIBSSH2_ERROR_BAD_USE), which would break the session's NAR upload.
     private func sendKeepaliveIfSafe() {
-        guard endpoint.keepalive != nil,
+        guard endpoint.keepalive != nil, ContinuousClock.now >= keepaliveDue,
               libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND == 0 else { return }
         var writable = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
         guard poll(&writable, 1, 0) == 1, writable.revents & Int16(POLLOUT) != 0 else { return }
-        var next: Int32 = 0
-        _ = libssh2_keepalive_send(session, &next)
+        var secondsToNext: Int32 = 0
+        if libssh2_keepalive_send(session, &secondsToNext) == 0 {
+            keepaliveDue = ContinuousClock.now + .seconds(Int(secondsToNext))
+        }
     }
 
     /// The host key the server presented in the handshake.
