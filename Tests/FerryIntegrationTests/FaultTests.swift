@@ -153,7 +153,7 @@ struct FaultTests {
         defer { dir.remove() }
         // nix-store --serve with one byte of its output flipped, 4 MiB in: inside the NAR's blob.
         let liar = dir.path + "/lying-nix-store"
-        try """
+        try writeExecutable("""
             #!/usr/bin/env python3
             import os, subprocess, sys
             child = subprocess.Popen(["nix-store"] + sys.argv[1:], stdout=subprocess.PIPE, bufsize=0)
@@ -166,8 +166,7 @@ struct FaultTests {
                 seen += len(data)
                 os.write(1, data)
             sys.exit(child.wait())
-            """.write(toFile: liar, atomically: true, encoding: .utf8)
-        chmod(liar, 0o755)
+            """, to: liar)
         let cache = dir.path + "/cache"
         let output = try run([ferryBinary, "copy-closure", "--from", "local?program=\(liar)", "--to", "file://\(cache)",
                               big.path], check: false)
@@ -185,7 +184,7 @@ struct FaultTests {
         // nix-store --serve --write that takes 1 MiB of its input, then refuses the path as
         // a daemon that does not trust its user does: a line on stderr, exit 1.
         let refusing = dir.path + "/refusing-nix-store"
-        try """
+        try writeExecutable("""
             #!/usr/bin/env python3
             import os, subprocess, sys, threading
             child = subprocess.Popen(["nix-store"] + sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
@@ -199,8 +198,7 @@ struct FaultTests {
                 sys.stderr.write("error: cannot add path '\(big.path)' because it lacks a signature by a trusted key\\n")
                 sys.stderr.flush(); os._exit(1)
             child.stdin.close(); sys.exit(child.wait())
-            """.write(toFile: refusing, atomically: true, encoding: .utf8)
-        chmod(refusing, 0o755)
+            """, to: refusing)
         let output = try run([ferryBinary, "copy-closure", "--retries", "3", "--retry-delay", "10ms",
                               "--to", "local?root=\(dir.path)/root&program=\(refusing)&max-connections=1", big.path], check: false)
         #expect(output.status == 1)

@@ -48,10 +48,17 @@ func ferryKeyPair(named name: String, in dir: TemporaryDirectory) throws -> (sec
     return (secret, try String(contentsOfFile: publicFile, encoding: .utf8))
 }
 
+/// Writes `script` (a `#!` line first) to `path` and makes it executable: a stand-in for
+/// a program Ferry runs.
+func writeExecutable(_ script: String, to path: String) throws {
+    try script.write(toFile: path, atomically: true, encoding: .utf8)
+    chmod(path, 0o755)
+}
+
 /// Writes a `nix-store` stand-in to `path` whose output is throttled to 8 MB/s, so that a
 /// fault injected into a copy lands in the middle of a NAR, whatever the machine's speed.
 func writeThrottledNixStore(to path: String) throws {
-    try """
+    try writeExecutable("""
         #!/bin/sh
         nix-store "$@" | python3 -c '
         import os, time
@@ -60,6 +67,5 @@ func writeThrottledNixStore(to path: String) throws {
             if not b: break
             os.write(1, b); time.sleep(len(b) / 8e6)
         '
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-    chmod(path, 0o755)
+        """, to: path)
 }

@@ -36,10 +36,15 @@ public struct KnownHosts: Sendable {
 
     /// Reads a known_hosts file; a missing file knows no host.
     public init(contentsOfFile path: String) throws {
-        if FileManager.default.fileExists(atPath: path) {
-            self.init(parsing: try readTextFile(path), source: path)
-        } else {
-            self.init(parsing: "", source: path)
+        self.init(parsing: try KnownHosts.text(ofFile: path), source: path)
+    }
+
+    /// The file's text; a missing file is empty.
+    private static func text(ofFile path: String) throws(SystemError) -> String {
+        do {
+            return try readTextFile(path)
+        } catch where error.errno == ENOENT {
+            return ""
         }
     }
 

@@ -9,7 +9,8 @@ public final class ProcessServeTransport: ServeTransport {
     private let onClose: @Sendable () -> Void
 
     /// Runs `command` (default: `nix-store --serve --write`); `onClose` removes what the
-    /// command needed while it ran (a known_hosts file of its own).
+    /// command needed while it ran (a known_hosts file of its own). It runs on every
+    /// `close`, which a failing connection may get more than once.
     public init(command: [String], peer: String, environment: [String: String] = [:],
                 ioTimeout: Duration? = nil, onClose: @escaping @Sendable () -> Void = {}) throws {
         self.peer = peer
