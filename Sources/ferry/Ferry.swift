@@ -10,11 +10,18 @@ struct Ferry: AsyncParsableCommand {
 
     /// ArgumentParser's own `main`, except that a command line it refuses exits 2, as a
     /// refused config does, instead of its 64: scripts get one code for "fix the command".
+    /// A group named without a subcommand (`ferry`, `ferry keys`) is such a command line:
+    /// left to itself, ArgumentParser prints the help and exits 0, so a script whose
+    /// subcommand came out empty would carry on as if it had run.
     static func main() async {
         var parsed: (any ParsableCommand.Type)?
         do {
             var command = try parseAsRoot()
             parsed = type(of: command)
+            if let group = parsed, !group.configuration.subcommands.isEmpty {
+                let names = group.configuration.subcommands.map { $0._commandName }.joined(separator: ", ")
+                throw ValidationError("'\(commandPath(to: group).joined(separator: " "))' needs a subcommand: \(names)")
+            }
             if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {

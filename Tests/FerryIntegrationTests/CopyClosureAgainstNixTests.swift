@@ -134,6 +134,8 @@ struct CopyClosureAgainstNixTests {
          "--jobs must be 1 or more"),
         (["copy-closure", "--retries", "0", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
          "--retries must be 1 (no retry) or more"),
+        ([], "'ferry' needs a subcommand: copy-closure, mirror, run"),
+        (["keys"], "'ferry keys' needs a subcommand: generate"),
     ])
     func usageErrors(arguments: [String], expected: String) throws {
         let result = try ferry(arguments, check: false)
