@@ -14,11 +14,13 @@ final class FlakyHTTPServer: Sendable {
     static let script = #"""
         import http.server, os, sys, threading
         root, port, failures, status, retry_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+        failing = sys.argv[6].split(",")
         seen, lock = {}, threading.Lock()
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def log_message(self, *args): pass
             def flaky(self):
+                if not any(f"{self.command} {self.path}".startswith(p) for p in failing): return False
                 key = (self.command, self.path)
                 with lock:
                     seen[key] = seen.get(key, 0) + 1
@@ -30,12 +32,16 @@ final class FlakyHTTPServer: Sendable {
                     if length: self.rfile.read(length)
                     self.send_response(status)
                     if retry_after != "-": self.send_header("Retry-After", retry_after)
+                    if 300 <= status < 400: self.send_header("Location", "/elsewhere" + self.path)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                 return fail
             def file(self):
                 return os.path.join(root, self.path.lstrip("/").split("?")[0])
             def do_GET(self, head=False):
+                if self.path.startswith("/elsewhere/"):
+                    with open(os.path.join(root, ".elsewhere"), "a") as log: log.write(f"{self.command} {self.path}\n")
+                    self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers(); return
                 if self.flaky(): return
                 path = self.file()
                 if not os.path.isfile(path):
@@ -55,12 +61,17 @@ final class FlakyHTTPServer: Sendable {
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """#
 
-    /// Serves `root` (created if missing); `retryAfter` in seconds, or nil for no header.
-    static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil) throws -> FlakyHTTPServer {
+    /// Serves `root` (created if missing), failing each request that starts with one of
+    /// `failing` (`PUT /nar/`; all by default) `failures` times first; `retryAfter` in
+    /// seconds, or nil for no header. A 3xx status points to `/elsewhere/…`, which answers
+    /// any GET with an empty 200.
+    static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil,
+                      failing: [String] = [""]) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let port = try freePort()
         let process = try ChildProcess(arguments: ["python3", "-c", script, root, String(port), String(failures),
-                                                   String(status), retryAfter.map(String.init) ?? "-"])
+                                                   String(status), retryAfter.map(String.init) ?? "-",
+                                                   failing.joined(separator: ",")])
         guard waitForPort(port) else {
             process.kill(SIGKILL)
             throw CommandFailed(command: ["flaky http server"], output: .init(status: 1, stdout: Data(), stderr: process.stderr))
@@ -77,8 +88,13 @@ final class FlakyHTTPServer: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// The requests it answered with its failure status.
-    var failed: [String] {
-        ((try? String(contentsOfFile: root + "/.failed", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    var failed: [String] { lines(of: ".failed") }
+
+    /// The requests that reached `/elsewhere/…`.
+    var elsewhere: [String] { lines(of: ".elsewhere") }
+
+    private func lines(of log: String) -> [String] {
+        ((try? String(contentsOfFile: root + "/" + log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
     func stop() { process.kill(SIGKILL) }

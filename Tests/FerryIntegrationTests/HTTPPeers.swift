@@ -108,9 +108,11 @@ final class MotoS3: Sendable {
         self.process = process
     }
 
-    /// The store URL of the bucket, with extra parameters.
-    func url(_ extra: String = "") -> String {
-        "s3://\(bucket)?endpoint=127.0.0.1:\(port)&scheme=http&region=us-east-1" + (extra.isEmpty ? "" : "&\(extra)")
+    /// The store URL of the bucket, with extra parameters; `endpointAsURL` writes the
+    /// endpoint as newer Nix takes it, `endpoint=http://…`, in place of `scheme=http`.
+    func url(_ extra: String = "", endpointAsURL: Bool = false) -> String {
+        let endpoint = endpointAsURL ? "endpoint=http://127.0.0.1:\(port)" : "endpoint=127.0.0.1:\(port)&scheme=http"
+        return "s3://\(bucket)?\(endpoint)&region=us-east-1" + (extra.isEmpty ? "" : "&\(extra)")
     }
 
     /// The environment that gives Ferry (or boto3) the key pair; `secret` overrides the secret.

@@ -50,7 +50,7 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
     }
 
-    @Test("PUTs carry .netrc credentials or a bearer token; without them the server's 401 is the error",
+    @Test("PUTs carry .netrc credentials (by default Nix's $NIX_CONF_DIR/netrc) or a bearer token; without them the server's 401 is the error",
           Peers.requiring("/usr/sbin/nginx"))
     func httpAuthentication() throws {
         let (top, all) = try NixStore.closure.get()
@@ -61,9 +61,12 @@ struct MirrorAgainstPeersTests {
         defer { dir.remove() }
         try "machine 127.0.0.1 login ferry password s3cret\n".write(toFile: dir.path + "/netrc", atomically: true, encoding: .utf8)
         try "t0ken\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
-        func mirror(to url: String) throws -> CommandOutput {
+        try FileManager.default.createDirectory(atPath: dir.path + "/no-conf", withIntermediateDirectories: true)
+        func mirror(to url: String, confDir: String? = nil) throws -> CommandOutput {
             try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", url, "--trusted-public-key", sourceKey,
-                     "--closure", top.path], environment: nixEnvironment.merging(["HOME": dir.path]) { $1 }, check: false)
+                     "--closure", top.path],
+                    environment: nixEnvironment.merging(["HOME": dir.path, "NIX_CONF_DIR": confDir ?? dir.path + "/no-conf"]) { $1 },
+                    check: false)
         }
         let refused = try mirror(to: "http://127.0.0.1:\(nginx.basicPort)")
         #expect(refused.status == 1 && refused.stderr.contains("401"), "\(refused.stderr)")
@@ -74,6 +77,8 @@ struct MirrorAgainstPeersTests {
             #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(url): \(output.stderr)")
             #expect(!output.stderr.contains("s3cret") && !output.stderr.contains("t0ken"))
         }
+        let byDefault = try mirror(to: "http://127.0.0.1:\(nginx.basicPort)/by-default", confDir: dir.path)
+        #expect(byDefault.status == 0 && byDefault.stderr.contains("\(all.count) copied"), "\(byDefault.stderr)")
     }
 
     @Test("the destination wants the source's compression: the NAR files are copied byte for byte")
@@ -190,9 +195,10 @@ struct MirrorToS3Tests {
             try run(["nix", "store", "verify", "--store", "file://\(copy)", "-r", top.path, "--trusted-public-keys", key])
         }
 
-        // And back out of S3, as a source, checked against Ferry's own signature.
+        // And back out of S3, as a source, checked against Ferry's own signature; the endpoint
+        // written as a URL, as newer Nix takes it.
         let back = dir.path + "/back"
-        try run([ferryBinary, "mirror", "--from", s3.url(), "--to", "file://\(back)", "--closure", "--trusted-public-key",
+        try run([ferryBinary, "mirror", "--from", s3.url(endpointAsURL: true), "--to", "file://\(back)", "--closure", "--trusted-public-key",
                  mirrorKey, top.path], environment: s3.environment())
         try run(["nix", "store", "verify", "--store", "file://\(back)", "-r", top.path, "--trusted-public-keys", sourceKey])
 

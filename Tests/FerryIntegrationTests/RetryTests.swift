@@ -53,6 +53,37 @@ struct RetryTests {
         #expect(attempts.max() == 3 && attempts.allSatisfy { $0 <= 3 }, "no request tried more than 3 times: \(server.failed)")
     }
 
+    @Test("an upload its request retries gave up on is not retried again with its whole path")
+    func retriesNotMultiplied() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1_000_000, status: 503, failing: ["PUT /nar/"])
+        defer { server.stop() }
+        let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retries", "3", "--retry-delay", "10ms",
+                              top.path], check: false)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("503") && output.stderr.contains("(sent 3 times)"), "\(output.stderr)")
+        let narPuts = Dictionary(grouping: server.failed.filter { $0.hasPrefix("PUT /nar/") }, by: { $0 }).values.map(\.count)
+        // Three sends of a request, and no second round of three for its path.
+        #expect(!narPuts.isEmpty && narPuts.allSatisfy { $0 <= 3 }, "\(server.failed)")
+        #expect(!output.stderr.contains("retrying"), "\(output.stderr)")
+    }
+
+    @Test("a redirect of an upload is not followed: the copy fails, naming where it pointed, and nothing lands there",
+          arguments: [303, 307])
+    func uploadRedirectNotFollowed(status: Int) throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1_000_000, status: status, failing: ["PUT"])
+        defer { server.stop() }
+        let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retry-delay", "10ms", top.path], check: false)
+        #expect(output.status == 1, "\(output.stderr)")
+        #expect(output.stderr.contains("\(status)") && output.stderr.contains("it points to /elsewhere/"), "\(output.stderr)")
+        #expect(server.elsewhere.isEmpty, "a redirected upload was followed: \(server.elsewhere)")
+    }
+
     @Test("a 4xx other than 408 and 429 is not retried")
     func permanentNotRetried() throws {
         let (top, _) = try NixStore.closure.get()

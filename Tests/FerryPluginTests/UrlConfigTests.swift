@@ -69,6 +69,10 @@ struct UrlConfigTests {
         ("ssh://host:99999", "file:///c", "store URL 'ssh://host:99999': the port"),
         ("ssh://h?user=-oProxyCommand=x", "file:///c",
          "--from ssh://h?user=-oProxyCommand=x user: '-oProxyCommand=x' starts with '-', which ssh would take for an option"),
+        ("local", "s3://b?endpoint=https://h:9000&scheme=http",
+         "--to s3://b?endpoint=https://h:9000&scheme=http endpoint: says https:// but scheme is http"),
+        ("local", "s3://b?endpoint=h:9000/prefix", "--to s3://b?endpoint=h:9000/prefix endpoint: 'h:9000/prefix' is not host[:port]"),
+        ("local", "s3://b?part-size=6GiB", "--to s3://b?part-size=6GiB part-size: S3 parts are at least 5MiB and at most 5GiB"),
         ("local", "file:///c?secret-key=/nonexistent/k.sec",
          "--to file:///c?secret-key=/nonexistent/k.sec secret-key: open '/nonexistent/k.sec' failed: No such file or directory"),
     ])

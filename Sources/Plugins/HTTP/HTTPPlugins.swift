@@ -33,7 +33,7 @@ public enum HTTPCache {
         kind: .storage, name: "http", summary: "a binary cache over HTTP(S): GET and HEAD to read, PUT to write",
         options: [
             PluginOption("url", "string", "the cache's base URL, http(s)://host[:port]/prefix"),
-            PluginOption("netrc-file", "path", default: "~/.netrc", "credentials for the host (basic authentication)"),
+            PluginOption("netrc-file", "path", default: "$NIX_CONF_DIR/netrc, else /etc/nix/netrc (as Nix)", "credentials for the host (basic authentication)"),
             PluginOption("bearer-token-file", "path", "a file holding a bearer token to send instead"),
         ] + TransferSettings.options,
         schemes: ["http", "https"],
@@ -64,7 +64,7 @@ public enum HTTPCache {
             }
             return HTTPAuthorizer(bearerToken: token.trimmingCharacters(in: .whitespacesAndNewlines), netrc: nil)
         }
-        let netrcFile = try settings.path("netrc-file") ?? expandingTilde("~/.netrc")
+        let netrcFile = try settings.path("netrc-file") ?? Netrc.defaultFile
         let netrc = (try? String(contentsOfFile: netrcFile, encoding: .utf8)).map(Netrc.init(parsing:))
         return HTTPAuthorizer(bearerToken: nil, netrc: netrc?.entry(for: host))
     }
@@ -93,15 +93,12 @@ public enum S3Cache {
     ) { settings, context in
         let bucket = try settings.required("bucket", "which bucket?")
         let region = try settings.string("region") ?? "us-east-1"
-        let scheme = try settings.string("scheme") ?? "https"
-        guard ["http", "https"].contains(scheme) else { throw ConfigError(settings.location, key: "scheme", "must be http or https") }
-        var endpoint = try settings.string("endpoint") ?? "s3.\(region).amazonaws.com"
-        if let range = endpoint.range(of: "://") {  // a full URL, as newer Nix writes it
-            endpoint = String(endpoint[range.upperBound...])
+        let (scheme, endpoint) = try endpoint(settings, region: region)
+        let partSize = try settings.size("part-size") ?? 8 << 20
+        guard (Int(S3Storage.minPartSize)...Int(S3Storage.maxPartSize)).contains(partSize) else {
+            throw settings.error("part-size", "S3 parts are at least 5MiB and at most 5GiB")
         }
         let credentials = try AWSCredentials.find(profile: try settings.string("profile"), location: settings.location)
-        let partSize = try settings.size("part-size") ?? 8 << 20
-        guard partSize >= S3Storage.minPartSize else { throw ConfigError(settings.location, key: "part-size", "S3 parts are at least 5MiB") }
         let (connect, io) = try TransferSettings.timeouts(settings)
         return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
                          signer: SigV4(accessKey: credentials.accessKey, secretKey: credentials.secretKey, region: region),
@@ -111,5 +108,28 @@ public enum S3Cache {
                          retry: context.retry, logger: context.logger,
                          spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                          spoolDirectory: try TransferSettings.spoolDirectory(settings))
+    }
+
+    /// The scheme and `host[:port]` requests go to. An endpoint written as a URL, as newer
+    /// Nix takes it (`endpoint=http://minio:9000`), keeps its scheme, as the AWS SDK keeps it.
+    private static func endpoint(_ settings: PluginSettings, region: String) throws(ConfigError) -> (scheme: String, authority: String) {
+        var scheme = try settings.string("scheme")
+        var endpoint = try settings.string("endpoint") ?? "s3.\(region).amazonaws.com"
+        if let range = endpoint.range(of: "://") {
+            let written = endpoint[..<range.lowerBound].lowercased()
+            if let scheme, scheme != written {
+                throw settings.error("endpoint", "says \(written):// but scheme is \(scheme); give one of them")
+            }
+            scheme = written
+            endpoint = String(endpoint[range.upperBound...])
+            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        }
+        guard ["http", "https"].contains(scheme ?? "https") else {
+            throw settings.error(scheme == nil ? "endpoint" : "scheme", "must be http or https")
+        }
+        guard !endpoint.isEmpty, !endpoint.contains("/") else {
+            throw settings.error("endpoint", "'\(endpoint)' is not host[:port]; S3 buckets are addressed path-style on it")
+        }
+        return (scheme ?? "https", endpoint)
     }
 }

@@ -18,7 +18,7 @@ final class HTTPStorage: CacheStorage {
          retry: RetryPolicy, logger: Logger, spoolMemory: Int, spoolDirectory: String) {
         self.base = base
         transport = HTTPTransport(cache: base.text, authorizer: authorizer, connectTimeout: connectTimeout,
-                                  ioTimeout: ioTimeout, retry: retry, logger: logger)
+                                  ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: true)
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
     }

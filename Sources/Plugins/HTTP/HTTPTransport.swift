@@ -73,7 +73,12 @@ struct URLParts: Sendable {
 /// turned into answers (404 and 403 are "absent" for reads, as in Nix) or errors that
 /// say what the server said.
 final class HTTPTransport: Sendable {
+    /// For requests that write, and for every request of a cache that signs them: never
+    /// follows a redirect. A followed PUT may arrive as a GET (303) whose 200 reads as
+    /// stored, and a signed request replayed to another host lands unsigned elsewhere.
     let client: HTTPClient
+    /// For GET and HEAD of a cache that does not sign: follows up to five redirects.
+    let readClient: HTTPClient
     let authorizer: (any RequestAuthorizer)?
     /// Every request is retried on a connection failure, a timeout, 5xx, 408 or 429.
     let retry: RetryPolicy
@@ -84,28 +89,36 @@ final class HTTPTransport: Sendable {
     static let smallFileLimit = 16 << 20
 
     init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
-         retry: RetryPolicy, logger: Logger) {
+         retry: RetryPolicy, logger: Logger, followReadRedirects: Bool) {
         self.cache = cache
         self.authorizer = authorizer
         self.retry = retry
         self.logger = logger
-        client = HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout)
+        client = HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: false)
+        readClient = followReadRedirects
+            ? HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: true) : client
     }
 
     /// Clients live as long as the process, one per pair of timeouts, and are shared by
     /// every cache that uses them: a client must be shut down before it is released, and
     /// a cache that failed half-way through being opened would otherwise release one.
-    private static let clients = Mutex<[[Duration]: HTTPClient]>([:])
+    private static let clients = Mutex<[ClientKey: HTTPClient]>([:])
 
-    private static func client(connectTimeout: Duration, ioTimeout: Duration) -> HTTPClient {
+    private struct ClientKey: Hashable {
+        let connectTimeout: Duration
+        let ioTimeout: Duration
+        let followRedirects: Bool
+    }
+
+    private static func client(connectTimeout: Duration, ioTimeout: Duration, followRedirects: Bool) -> HTTPClient {
         clients.withLock { clients in
-            let key = [connectTimeout, ioTimeout]
+            let key = ClientKey(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: followRedirects)
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration()
             let io = TimeAmount.milliseconds(ioTimeout.milliseconds)
             configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds), read: io, write: io)
             configuration.decompression = .disabled
-            configuration.redirectConfiguration = .follow(max: 5, allowCycles: false)
+            configuration.redirectConfiguration = followRedirects ? .follow(max: 5, allowCycles: false) : .disallow
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[key] = client
             return client
@@ -116,13 +129,20 @@ final class HTTPTransport: Sendable {
     /// read to its end. Bodies come from memory or a spool, so they can be sent again.
     func send(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)] = [],
               body: RequestBody = .empty) async throws -> HTTPClientResponse {
-        try await retry.run({
-            let response = try await sendOnce(method, url, headers: headers, body: body)
-            guard HTTPError.isTransient(status: Int(response.status.code)) else { return response }
-            throw await failure(response, method.rawValue, url)
-        }) { attempt, error, wait in
-            logger.notice("HTTP request failed, trying again", metadata: [
-                "request": "\(method) \(url.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
+        var attempts = 0
+        do {
+            return try await retry.run({
+                attempts += 1
+                let response = try await sendOnce(method, url, headers: headers, body: body)
+                guard HTTPError.isTransient(status: Int(response.status.code)) else { return response }
+                throw await failure(response, method.rawValue, url)
+            }) { attempt, error, wait in
+                logger.notice("HTTP request failed, trying again", metadata: [
+                    "request": "\(method) \(url.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
+            }
+        } catch var error as HTTPError where attempts > 1 {
+            error.attempts = attempts
+            throw error
         }
     }
 
@@ -137,6 +157,7 @@ final class HTTPTransport: Sendable {
         request.body = body.clientBody
         try authorizer?.authorize(&request, url: url, payloadSHA256: body.sha256.encoded(.base16))
         do {
+            let client = method == .GET || method == .HEAD ? readClient : client
             return try await client.execute(request, deadline: .distantFuture)
         } catch {
             // A stopped run is no failure that may pass: never retried, never "HTTP failed".
@@ -202,7 +223,13 @@ final class HTTPTransport: Sendable {
     /// its `Retry-After`.
     private func failure(_ response: HTTPClientResponse, _ method: String, _ url: URLParts) async -> HTTPError {
         let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-        let hint = response.status == .unauthorized ? ": give credentials with netrc-file (default ~/.netrc) or bearer-token-file" : ""
+        let hint = switch response.status.code {
+        case 401: ": give credentials with netrc-file (default \(Netrc.defaultFile)) or bearer-token-file"
+        case 300..<400: HTTPError.redirectHint(location: response.headers.first(name: "Location"),
+                                               bucketRegion: response.headers.first(name: "x-amz-bucket-region"),
+                                               endpoint: HTTPError.element("Endpoint", in: text))
+        default: ""
+        }
         return HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
                          reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text) + hint,
                          retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
@@ -228,10 +255,13 @@ struct HTTPError: TransientError, CustomStringConvertible {
     var status: Int? = nil
     let reason: String
     var retryAfter: Duration? = nil
+    /// How often the request was sent. One that was retried already and still failed is
+    /// not retried again with its whole path: `--retries 5` would mean 25 uploads.
+    var attempts = 1
 
-    var description: String { "\(cache): \(request): \(reason)" }
+    var description: String { "\(cache): \(request): \(reason)" + (attempts > 1 ? " (sent \(attempts) times)" : "") }
 
-    var isTransient: Bool { status.map(HTTPError.isTransient(status:)) ?? true }
+    var isTransient: Bool { attempts == 1 && (status.map(HTTPError.isTransient(status:)) ?? true) }
 
     static func isTransient(status: Int) -> Bool { status >= 500 || status == 408 || status == 429 }
 
@@ -249,6 +279,15 @@ struct HTTPError: TransientError, CustomStringConvertible {
         guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex)
         else { return nil }
         return String(xml[start.upperBound..<end.lowerBound])
+    }
+
+    /// What to change when a redirect was not followed: S3 names the bucket's region (a
+    /// header) or endpoint (in the body), a web server the new address.
+    static func redirectHint(location: String?, bucketRegion: String?, endpoint: String?) -> String {
+        if let bucketRegion { return ": the bucket is in region \(bucketRegion); set region=\(bucketRegion)" }
+        if let endpoint { return ": S3 asks for the endpoint \(endpoint)" }
+        let target = location.map { "it points to \($0)" } ?? "it names no new address"
+        return ": a redirect is followed only by reads of an http(s) cache; \(target), so give the address it points to"
     }
 
     /// The interesting part of an error body: S3's `<Code>` and `<Message>`, or the text.

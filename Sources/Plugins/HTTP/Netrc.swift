@@ -1,9 +1,16 @@
+import Foundation
+
 /// Credentials from a `.netrc` file, as curl (and so Nix) reads it: `machine HOST login
 /// USER password SECRET`, with `default` for any other host.
 struct Netrc: Sendable {
     struct Entry: Sendable, Equatable {
         var login: String?
         var password: String?
+    }
+
+    /// Nix's `netrc-file` default, so the credentials `nix copy` uses are Ferry's too.
+    static var defaultFile: String {
+        (ProcessInfo.processInfo.environment["NIX_CONF_DIR"] ?? "/etc/nix") + "/netrc"
     }
 
     private var machines: [String: Entry] = [:]

@@ -23,6 +23,7 @@ final class S3Storage: CacheStorage {
     /// S3 allows 10 000 parts; staying at 9 000 leaves room, as attic and niks3 do.
     static let maxParts: UInt64 = 9000
     static let minPartSize: UInt64 = 5 << 20
+    static let maxPartSize: UInt64 = 5 << 30
 
     init(bucket: String, endpoint: URLParts, signer: SigV4, sessionToken: String?, multipartThreshold: UInt64,
          partSize: UInt64, connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
@@ -34,7 +35,7 @@ final class S3Storage: CacheStorage {
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
         transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(signer: signer, sessionToken: sessionToken),
-                                  connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger)
+                                  connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: false)
     }
 
     var description: String { "s3://\(bucket)" }
