@@ -47,6 +47,28 @@ struct NarInfoTests {
         #expect(info.info.deriver == nil)
     }
 
+    @Test("blank values read as Nix reads them: no CA, bzip2, and a References line after an empty one")
+    func blanks() throws {
+        let text = "StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nURL: nar/x.nar.bz2\nCompression: \n"
+            + "NarHash: sha256:1w21zl0dqljdazy6cmklci4al77mwy17fhy22lajyngcz27daryq\nNarSize: 536\nCA: \n"
+            + "References: \nReferences: srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\n"
+        let info = try NarInfo(parsing: text)
+        #expect(info.compression == "bzip2")
+        #expect(info.info.contentAddress == nil)
+        #expect(info.info.references.map(\.baseName) == ["srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d"])
+    }
+
+    @Test("CRLF line ends are read as LF", arguments: ["top.narinfo", "nix-cache-info"])
+    func crlf(file: String) throws {
+        let text = try Fixture.text(file)
+        let crlf = text.replacingOccurrences(of: "\n", with: "\r\n")
+        if file == "nix-cache-info" {
+            #expect(try NixCacheInfo(parsing: crlf + "Priority: 30\r\n").priority == 30)
+        } else {
+            #expect(try NarInfo(parsing: crlf).rendered() == text)
+        }
+    }
+
     @Test("errors name the line or the missing field", arguments: [
         ("StorePath: /nix/store/bad\n", "line 1"),
         ("URL: x\nNarSize: 1\nNarHash: sha256:1w21zl0dqljdazy6cmklci4al77mwy17fhy22lajyngcz27daryq\n", "StorePath is missing"),
@@ -54,6 +76,13 @@ struct NarInfoTests {
         ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nURL: x\nNarHash: sha256:zzz\nNarSize: 5\n", "line 3"),
         ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nno colon here\n", "line 2"),
         ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nNarSize: ten\n", "line 2"),
+        ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nCA: garbage\n",
+         "line 2: CA: 'garbage' is not a content address: it is not in the form '<prefix>:<rest>'"),
+        ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nCA: fixed:r:sha256-AAAA\n", "line 2: CA:"),
+        ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nCA: text:sha1:0000000000000000000000000000000000000000\n",
+         "a text address uses sha256"),
+        ("StorePath: /nix/store/srfn4ijwnc1lv2nimkijgrd2gy6hyp62-d\nCA: source:sha256:1w21zl0dqljdazy6cmklci4al77mwy17fhy22lajyngcz27daryq\n",
+         "the prefix 'source' is neither"),
     ])
     func errors(text: String, expected: String) {
         do {

@@ -7,11 +7,13 @@ struct KeyValueLine {
 
 enum KeyValueLines {
     /// Splits `text` into `Key: value` lines (one space after the colon is dropped);
-    /// non-empty lines with no colon come back apart, as `malformed`.
+    /// non-empty lines with no colon come back apart, as `malformed`. Lines may end in
+    /// CRLF: to a Swift `String` that is one character, which a split at `"\n"` never meets.
     static func parse(_ text: String) -> (lines: [KeyValueLine], malformed: [(number: Int, text: Substring)]) {
         var lines: [KeyValueLine] = []
         var malformed: [(Int, Substring)] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let split = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (index, line) in split.enumerated() {
             if line.isEmpty { continue }
             guard let colon = line.firstIndex(of: ":") else {
                 malformed.append((index + 1, line))

@@ -1,7 +1,8 @@
 /// A binary cache's `<hashpart>.narinfo`: a path's metadata and where its NAR file is.
 ///
 /// Parsing follows Nix's `NarInfo` constructor (unknown keys ignored; `StorePath`,
-/// `URL`, `NarHash` and a non-zero `NarSize` required; no `Compression` means bzip2);
+/// `URL`, `NarHash` and a non-zero `NarSize` required; no or an empty `Compression` means
+/// bzip2; a `CA` must parse as a content address);
 /// rendering writes Nix's field order, so a file Nix wrote re-renders to its own bytes.
 public struct NarInfo: Hashable, Sendable {
     public var info: PathInfo
@@ -33,7 +34,7 @@ public struct NarInfo: Hashable, Sendable {
         }
         var path: StorePath?, narHash: Hash?, narSize: UInt64?, url: String?
         var compression: String?, fileHash: Hash?, fileSize: UInt64?, deriver: StorePath?
-        var references: Set<StorePath> = [], sawReferences = false, signatures: Set<String> = []
+        var references: Set<StorePath> = [], signatures: Set<String> = []
         var ca: String?, system: String?
         for line in lines {
             func fail(_ reason: String) -> NarInfoError {
@@ -54,8 +55,8 @@ public struct NarInfo: Hashable, Sendable {
                     guard let n = UInt64(value) else { throw fail("NarSize is not a number") }
                     narSize = n
                 case "References":
-                    guard !sawReferences else { throw fail("References appears twice") }
-                    sawReferences = true
+                    // As Nix: a second line is refused only after one that named paths.
+                    guard references.isEmpty else { throw fail("References appears twice") }
                     for name in value.split(separator: " ") {
                         references.insert(try StorePath(baseName: String(name), storeDir: storeDir))
                     }
@@ -64,7 +65,11 @@ public struct NarInfo: Hashable, Sendable {
                 case "Sig": signatures.insert(value)
                 case "CA":
                     guard ca == nil else { throw fail("CA appears twice") }
-                    ca = value
+                    // Nix reads an empty CA as none; anything else must parse.
+                    if !value.isEmpty {
+                        _ = try ContentAddress(parsing: value)
+                        ca = value
+                    }
                 case "System": system = value
                 default: break
                 }
@@ -82,7 +87,7 @@ public struct NarInfo: Hashable, Sendable {
         }
         self.init(info: PathInfo(path: path, deriver: deriver, narHash: narHash, narSize: narSize,
                                  references: references, signatures: signatures, contentAddress: ca),
-                  url: url, compression: compression ?? "bzip2", fileHash: fileHash, fileSize: fileSize,
+                  url: url, compression: compression.flatMap { $0.isEmpty ? nil : $0 } ?? "bzip2", fileHash: fileHash, fileSize: fileSize,
                   system: system)
     }
 

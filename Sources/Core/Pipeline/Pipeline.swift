@@ -195,13 +195,14 @@ public struct Pipeline: Sendable {
         return summary
     }
 
-    /// The paths refused before a byte moves: those no trusted key signed, and those with
+    /// The paths refused before a byte moves: those no trusted key signed (unless their
+    /// content address, checked with their NarHash, certifies them), and those with
     /// a reference that is neither at the destination nor in `wanted` (copied by this run,
     /// or by another shard of it). Nix never publishes a path without its references.
     private func unfitPaths(_ infos: [PathInfo], wanted: Set<StorePath>) async throws -> [StorePath: CopyError] {
         var unfit: [StorePath: CopyError] = [:]
         if let trustedKeys {
-            for info in infos where !info.isSigned(byAnyOf: trustedKeys) {
+            for info in infos where !info.isSigned(byAnyOf: trustedKeys) && !info.isSelfCertifying {
                 unfit[info.path] = .untrusted(info.path, source: source.description)
             }
         }
