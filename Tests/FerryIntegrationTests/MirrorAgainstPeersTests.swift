@@ -50,6 +50,35 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
     }
 
+    @Test("NAR URLs as Nix takes them from an http cache: with a query, or absolute", Peers.requiring("/usr/sbin/nginx"))
+    func narURLForms() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let served = dir.path + "/served"
+        try run(["cp", "-r", source, served])
+        let nginx = try Nginx.start(serving: served)
+        defer { nginx.stop() }
+        // The URL is outside the signed fingerprint: rewriting it keeps the signatures.
+        let narInfos = try FileManager.default.contentsOfDirectory(atPath: served).filter { $0.hasSuffix(".narinfo") }.sorted()
+        for (index, name) in narInfos.enumerated() {
+            let file = served + "/" + name
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let rewritten = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                guard line.hasPrefix("URL: ") else { return String(line) }
+                let url = line.dropFirst(5)
+                return index % 2 == 0 ? "URL: \(url)?x=1" : "URL: http://127.0.0.1:\(nginx.readPort)/\(url)"
+            }.joined(separator: "\n")
+            try rewritten.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        let cache = dir.path + "/mirror"
+        let output = try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)", "--to", "file://\(cache)",
+                              "--trusted-public-key", sourceKey, "--closure", top.path], check: false)
+        #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        try run(["nix", "store", "verify", "--store", "file://\(cache)", "-r", top.path, "--trusted-public-keys", sourceKey])
+    }
+
     @Test("PUTs carry .netrc credentials (by default Nix's $NIX_CONF_DIR/netrc) or a bearer token; without them the server's 401 is the error",
           Peers.requiring("/usr/sbin/nginx"))
     func httpAuthentication() throws {

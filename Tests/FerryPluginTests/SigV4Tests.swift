@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import AsyncHTTPClient
 @testable import FerryHTTP
 
 /// AWS's published Signature Version 4 vectors. The S3 ones are the four examples of the
@@ -181,6 +182,20 @@ struct TransferSettingsTests {
         #expect(netrc.entry(for: "other.example.org") == .init(login: "bob", password: "hunter2"))
         #expect(netrc.entry(for: "elsewhere") == .init(login: "anon", password: "guest"))
         #expect(Netrc(parsing: "machine a login x password y").entry(for: "b") == nil)
+    }
+
+    @Test("credentials go only to the cache's own scheme and host, not to where a narinfo points a NAR",
+          arguments: [("https", "cache.example.org", true), ("https", "elsewhere.example.org", false),
+                      ("http", "cache.example.org", false), ("https", "cache.example.org:8443", false)])
+    func credentialsStayHome(scheme: String, authority: String, sent: Bool) throws {
+        for authorizer in [HTTPAuthorizer(bearerToken: "t0ken", netrc: nil, origin: ("https", "cache.example.org")),
+                           HTTPAuthorizer(bearerToken: nil, netrc: .init(login: "alice", password: "s3cret"),
+                                          origin: ("https", "cache.example.org"))] {
+            var request = HTTPClientRequest(url: "\(scheme)://\(authority)/nar/x.nar.xz")
+            try authorizer.authorize(&request, url: URLParts(scheme: scheme, authority: authority, path: "/nar/x.nar.xz"),
+                                     payloadSHA256: "")
+            #expect(request.headers.contains(name: "Authorization") == sent, "\(request.headers)")
+        }
     }
 
     @Test("~/.aws/credentials: profiles, comments, spaces around =") func awsCredentials() {

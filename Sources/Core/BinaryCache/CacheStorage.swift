@@ -12,6 +12,7 @@ public protocol CacheStorage: Sendable {
     func read(_ key: String) async throws -> [UInt8]?
     func exists(_ key: String) async throws -> Bool
     /// Streams a file in order; throws `CacheStorageError.notFound` when it is absent.
+    /// `key` is a narinfo's URL as written, which Nix lets be absolute or carry a query.
     func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws
     /// Writes a small file whole (a narinfo, a listing, `nix-cache-info`): readers see the
     /// old contents or the new, never a part.

@@ -52,21 +52,22 @@ public enum HTTPCache {
         let base = URLParts(scheme: url.scheme, authority: authority,
                             path: url.path.isEmpty ? "/" : url.path)
         let (connect, io) = try TransferSettings.timeouts(settings)
-        return HTTPStorage(base: base, authorizer: try authorizer(settings, host: host), connectTimeout: connect,
+        return HTTPStorage(base: base, authorizer: try authorizer(settings, host: host, origin: base), connectTimeout: connect,
                            ioTimeout: io, retry: context.retry, logger: context.logger, spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                            spoolDirectory: try TransferSettings.spoolDirectory(settings))
     }
 
-    private static func authorizer(_ settings: PluginSettings, host: String) throws(ConfigError) -> HTTPAuthorizer {
+    private static func authorizer(_ settings: PluginSettings, host: String, origin: URLParts) throws(ConfigError) -> HTTPAuthorizer {
         if let file = try settings.path("bearer-token-file") {
             guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ConfigError(settings.location, key: "bearer-token-file", "cannot read \(file)")
             }
-            return HTTPAuthorizer(bearerToken: token.trimmingCharacters(in: .whitespacesAndNewlines), netrc: nil)
+            return HTTPAuthorizer(bearerToken: token.trimmingCharacters(in: .whitespacesAndNewlines), netrc: nil,
+                                  origin: (origin.scheme, origin.authority))
         }
         let netrcFile = try settings.path("netrc-file") ?? Netrc.defaultFile
         let netrc = (try? String(contentsOfFile: netrcFile, encoding: .utf8)).map(Netrc.init(parsing:))
-        return HTTPAuthorizer(bearerToken: nil, netrc: netrc?.entry(for: host))
+        return HTTPAuthorizer(bearerToken: nil, netrc: netrc?.entry(for: host), origin: (origin.scheme, origin.authority))
     }
 }
 

@@ -30,7 +30,25 @@ final class HTTPStorage: CacheStorage {
     func exists(_ key: String) async throws -> Bool { try await transport.exists(base.appending(key: key)) }
 
     func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
-        try await transport.download(base.appending(key: key), into: sink)
+        try await transport.download(try location(of: key), into: sink)
+    }
+
+    /// Where a narinfo's URL points, as Nix's http store takes it: an absolute http(s) URL
+    /// as it stands, anything else below the cache as written, query and all (the keys
+    /// Ferry itself makes need no encoding).
+    private func location(of url: String) throws -> URLParts {
+        guard let separator = url.range(of: "://") else {
+            return URLParts(scheme: base.scheme, authority: base.authority,
+                            path: (base.path.hasSuffix("/") ? base.path : base.path + "/") + url)
+        }
+        let scheme = url[..<separator.lowerBound]
+        guard scheme == "http" || scheme == "https" else {
+            throw CacheStorageError(cache: description, key: url, "an http cache fetches only http(s) NAR URLs")
+        }
+        let rest = url[separator.upperBound...]
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        return URLParts(scheme: String(scheme), authority: String(rest[..<slash]),
+                        path: slash == rest.endIndex ? "/" : String(rest[slash...]))
     }
 
     func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws {
@@ -45,12 +63,15 @@ final class HTTPStorage: CacheStorage {
     func close() async {}
 }
 
-/// HTTP authorization: a bearer token, else the `.netrc` entry for the host (basic).
+/// HTTP authorization: a bearer token, else the `.netrc` entry for the host (basic), sent
+/// only to the cache's own scheme and host: a narinfo may point its NAR anywhere.
 struct HTTPAuthorizer: RequestAuthorizer {
     let bearerToken: String?
     let netrc: Netrc.Entry?
+    let origin: (scheme: String, authority: String)
 
     func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws {
+        guard url.scheme == origin.scheme && url.authority == origin.authority else { return }
         if let bearerToken {
             request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(bearerToken)")
         } else if let netrc, let login = netrc.login {
