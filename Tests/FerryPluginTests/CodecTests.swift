@@ -55,6 +55,17 @@ struct CodecTests {
         #expect(try await filter(Array(try run(["xz", "-9", "-c"], stdin: Data(input)).stdout)) { try xz.makeDecompressor(writingTo: $0)! } == input)
         let bzipped = Array(try run(["bzip2", "-c"], stdin: Data(input)).stdout)
         #expect(try await filter(bzipped) { try BZip2Codec().makeDecompressor(writingTo: $0)! } == input)
+        // Several bzip2 streams in one file, as pbzip2 writes them.
+        let half = input.count / 2
+        let twoStreams = Array(try run(["bzip2", "-c"], stdin: Data(input[..<half])).stdout)
+            + Array(try run(["bzip2", "-c"], stdin: Data(input[half...])).stdout)
+        #expect(try await filter(twoStreams) { try BZip2Codec().makeDecompressor(writingTo: $0)! } == input)
+        await #expect(throws: (any Error).self, "garbage after a bzip2 stream") {
+            _ = try await filter(bzipped + Array(repeating: 7, count: 1000)) { try BZip2Codec().makeDecompressor(writingTo: $0)! }
+        }
+        // zstd --ultra -22 from a pipe (as Nix compresses: no size told) asks for a 128 MiB window.
+        let ultra = Array(try run(["zstd", "--ultra", "-22", "-c"], stdin: Data(input)).stdout)
+        #expect(try await filter(ultra) { try zstd.makeDecompressor(writingTo: $0)! } == input)
     }
 
     @Test("truncated or corrupt input is an error, not a crash") func corrupt() async throws {

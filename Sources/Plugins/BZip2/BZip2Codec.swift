@@ -46,10 +46,12 @@ final class BZip2Decompressor: StreamTransform {
         stream.deallocate()
     }
 
+    /// Input after the end of a stream starts the next one: pbzip2 and lbzip2 write a file
+    /// as several streams, which Nix (through libarchive) reads as one.
     func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
-        guard !ended else {
+        if ended {
             if input.isEmpty { return (0, 0) }
-            throw BZip2Error(status: BZ_DATA_ERROR, detail: "data after the end of the bzip2 stream")
+            try startNextStream()
         }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: CChar.self))
         stream.pointee.avail_in = UInt32(input.count)
@@ -59,6 +61,14 @@ final class BZip2Decompressor: StreamTransform {
         guard status == BZ_OK || status == BZ_STREAM_END else { throw BZip2Error(status: status) }
         ended = status == BZ_STREAM_END
         return (input.count - Int(stream.pointee.avail_in), output.count - Int(stream.pointee.avail_out))
+    }
+
+    private func startNextStream() throws {
+        BZ2_bzDecompressEnd(stream)
+        stream.initialize(to: bz_stream())
+        let status = BZ2_bzDecompressInit(stream, 0, 0)
+        guard status == BZ_OK else { throw BZip2Error(status: status) }
+        ended = false
     }
 
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {

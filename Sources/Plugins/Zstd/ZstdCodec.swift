@@ -36,7 +36,10 @@ public struct ZstdCodec: Codec {
                         writingTo: output)
     }
 
-    /// A 32 MiB window, enough for every level up to 19 (`--ultra` levels need more).
+    /// The largest window libzstd (and so Nix) decodes by default, 128 MiB, and a block
+    /// buffer. Nix compresses a NAR without telling zstd its size, so at `--ultra` levels
+    /// (21 and 22) even a small NAR's frame asks for the whole window, and the decoder
+    /// allocates it.
     public var decompressorMemory: Int { (1 << ZstdDecompressor.windowLogMax) + (1 << 20) }
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {

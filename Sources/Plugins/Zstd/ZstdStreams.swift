@@ -40,7 +40,9 @@ final class ZstdDecompressor: StreamTransform {
     private let context: OpaquePointer
     private var midFrame = false
 
-    static let windowLogMax: Int32 = 25
+    /// libzstd's own default limit (`ZSTD_WINDOWLOG_LIMIT_DEFAULT`), set here so the
+    /// memory reserved for a decoder is never less than it may take.
+    static let windowLogMax: Int32 = 27
 
     init() throws {
         guard let context = ZSTD_createDCtx() else { throw ZstdError(operation: "ZSTD_createDCtx", code: 0) }
