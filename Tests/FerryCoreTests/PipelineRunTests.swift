@@ -8,7 +8,8 @@ final class MemorySource: StoreSource {
     let infos: [StorePath: PathInfo]
     let nars: [StorePath: [UInt8]]
 
-    init(_ entries: [(StorePath, [StorePath], [UInt8])], lie about: StorePath? = nil) {
+    /// `lie`: sends another NAR of the same size; `truncate`: sends the NAR without its last bytes.
+    init(_ entries: [(StorePath, [StorePath], [UInt8])], lie about: StorePath? = nil, truncate: StorePath? = nil) {
         var infos: [StorePath: PathInfo] = [:], nars: [StorePath: [UInt8]] = [:]
         for (path, refs, nar) in entries {
             var hasher = HashingCounter()
@@ -16,6 +17,7 @@ final class MemorySource: StoreSource {
             infos[path] = PathInfo(path: path, narHash: hasher.finalize(), narSize: UInt64(nar.count), references: Set(refs))
             // A lying source: advertises one NAR, sends another of the same size.
             nars[path] = path == about ? nar.map { $0 == UInt8(ascii: "x") ? UInt8(ascii: "y") : $0 } : nar
+            if path == truncate { nars[path]!.removeLast(8) }
         }
         self.infos = infos
         self.nars = nars
@@ -93,6 +95,31 @@ struct IdentityCodec: Codec {
     func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter { PassThrough(output) }
 }
 
+/// A codec told each NAR's size up front, as zstd is: its compressor fails at the end
+/// when it was given another number of bytes.
+struct SizeToldCodec: Codec {
+    let compression = "none"
+    func compressorMemory(narSize: UInt64) -> Int { 1 << 20 }
+    func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        Compressor(output: output, told: narSize)
+    }
+
+    final class Compressor: ByteFilter {
+        let output: any AsyncByteSink
+        let told: UInt64
+        var given: UInt64 = 0
+        init(output: any AsyncByteSink, told: UInt64) { self.output = output; self.told = told }
+        func write(_ bytes: ArraySlice<UInt8>) async throws {
+            given += UInt64(bytes.count)
+            try await output.write(bytes)
+        }
+        func finish() async throws {
+            struct SizeIncorrect: Error {}
+            if given != told { throw SizeIncorrect() }
+        }
+    }
+}
+
 /// A codec whose streams say they keep `cores` processors busy; it counts how many of its
 /// compressors are open at once, each open for at least 100 ms.
 final class BusyCodec: Codec {
@@ -132,14 +159,16 @@ struct PipelineRunTests {
         nar([.s("nix-archive-1"), .s("("), .s("type"), .s("regular"), .s("contents"), .raw(Array(text.utf8)), .s(")")])
     }
 
-    /// app → lib → leaf, and an unrelated path; `lie` names a path whose NAR does not match its hash.
-    private func source(lie: StorePath? = nil) -> MemorySource {
+    /// app → lib → leaf, and an unrelated path; `lie` names a path whose NAR does not match
+    /// its hash, `truncate` one whose NAR comes short.
+    private func source(lie: StorePath? = nil, truncate: StorePath? = nil) -> MemorySource {
         MemorySource([(leaf, [leaf], fileNar("leaf xxxx")), (lib, [leaf], fileNar(String(repeating: "lib ", count: 100))),
-                      (app, [lib, leaf], fileNar("app")), (other, [], fileNar("other"))], lie: lie)
+                      (app, [lib, leaf], fileNar("app")), (other, [], fileNar("other"))], lie: lie, truncate: truncate)
     }
 
-    private func pipeline(_ source: MemorySource, _ backend: MemoryBackend, jobs: Int = 3) -> Pipeline {
-        Pipeline(source: source, codec: IdentityCodec(), backend: backend,
+    private func pipeline(_ source: MemorySource, _ backend: MemoryBackend, jobs: Int = 3,
+                          codec: any Codec = IdentityCodec()) -> Pipeline {
+        Pipeline(source: source, codec: codec, backend: backend,
                  limiter: MemoryLimiter(budget: 64 << 20), jobs: jobs, logger: Logger(label: "test"))
     }
 
@@ -215,6 +244,13 @@ struct PipelineRunTests {
         #expect(!log.contains("publish lib"))
         #expect(!log.contains("publish app"))
         #expect(log.contains("publish other"))
+    }
+
+    @Test("a NAR shorter than its NarSize is named as such, before a codec told its size fails on it")
+    func shortNar() async throws {
+        let summary = try await pipeline(source(truncate: other), MemoryBackend(), codec: SizeToldCodec()).run(paths: [other])
+        let error = try #require(summary.failed.first { $0.path == other }?.error)
+        #expect(error.contains("bytes but its NarSize is"), "\(error)")
     }
 
     @Test("without the closure, a path whose reference is neither at the destination nor copied is refused, as Nix refuses it")

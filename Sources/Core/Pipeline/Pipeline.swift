@@ -284,12 +284,11 @@ public struct Pipeline: Sendable {
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
             do {
                 let check = NarCheckSink(NarCheck(expected: info, buildListing: backend.wantsNarListing))
-                if let passing {
+                let listing = if let passing {
                     try await passThrough(info, from: passing.source, to: writer, check: check)
                 } else {
                     try await recompress(info, to: writer, check: check)
                 }
-                let listing = try check.finish()
                 var stored = try await writer.commit()
                 stored.listing = listing
                 return (stored, queued ?? .zero)
@@ -300,12 +299,12 @@ public struct Pipeline: Sendable {
         }
     }
 
-    /// The NAR from the source, checked, then compressed by the codec into `writer`. The
-    /// source is asked for it only once the compressor's processors are free, so no peer
-    /// sits on a half-sent NAR meanwhile.
-    private func recompress(_ info: PathInfo, to writer: any NarWriter, check: NarCheckSink) async throws {
+    /// The NAR from the source, checked, then compressed by the codec into `writer`; returns
+    /// the check's listing. The source is asked for it only once the compressor's
+    /// processors are free, so no peer sits on a half-sent NAR meanwhile.
+    private func recompress(_ info: PathInfo, to writer: any NarWriter, check: NarCheckSink) async throws -> String? {
         let compressing = backend.storesCompressedNars
-        try await cores.withCores(compressing ? codec.compressorCores(narSize: info.narSize) : 0, for: info.path.path) {
+        return try await cores.withCores(compressing ? codec.compressorCores(narSize: info.narSize) : 0, for: info.path.path) {
             let filter: any ByteFilter = compressing
                 ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
             try await source.streamNar(of: info) { chunk in
@@ -313,14 +312,18 @@ public struct Pipeline: Sendable {
                 try await check.write(chunk)
                 try await filter.write(chunk)
             }
+            // Checked before the codec ends its frame: a NAR shorter than its NarSize is
+            // then named as such, not by zstd, which was told that size up front.
+            let listing = try check.finish()
             try await filter.finish()
+            return listing
         }
     }
 
     /// The source's compressed bytes into `writer` as they are, while a decompressor
-    /// feeds the check, so NarHash and NarSize are still verified.
+    /// feeds the check, so NarHash and NarSize are still verified; returns the listing.
     private func passThrough(_ info: PathInfo, from compressed: any CompressedNarSource, to writer: any NarWriter,
-                             check: NarCheckSink) async throws {
+                             check: NarCheckSink) async throws -> String? {
         // `passThroughForm` chose this path only for a codec that decompresses.
         let decoder = try codec.makeDecompressor(writingTo: check)!
         try await compressed.streamStoredNar(of: info) { chunk in
@@ -329,6 +332,7 @@ public struct Pipeline: Sendable {
             try await writer.write(chunk)
         }
         try await decoder.finish()
+        return try check.finish()
     }
 }
 
