@@ -50,7 +50,8 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", root, "--no-trust", "-r", top.path])
     }
 
-    @Test("NAR URLs as Nix takes them from an http cache: with a query, or absolute", Peers.requiring("/usr/sbin/nginx"))
+    @Test("NAR URLs as Nix takes them from an http cache: with a query, or absolute; the cache named as nix.conf names a substituter",
+          Peers.requiring("/usr/sbin/nginx"))
     func narURLForms() throws {
         let (top, all) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
@@ -73,7 +74,8 @@ struct MirrorAgainstPeersTests {
             try rewritten.write(toFile: file, atomically: true, encoding: .utf8)
         }
         let cache = dir.path + "/mirror"
-        let output = try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)", "--to", "file://\(cache)",
+        let output = try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)?priority=30&want-mass-query=true",
+                              "--to", "file://\(cache)",
                               "--trusted-public-key", sourceKey, "--closure", top.path], check: false)
         #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "-r", top.path, "--trusted-public-keys", sourceKey])

@@ -31,10 +31,19 @@ extension BinaryCacheBackend {
 }
 
 extension BinaryCacheSource {
+    /// Settings a substituter URL carries for Nix's choice among substituters
+    /// (`https://cache.example.org?priority=30`): taken, so such a URL works as it is
+    /// written in nix.conf, and not used, since reading a cache does not depend on them.
+    static let substituterOptions = [
+        PluginOption("priority", "integer", "accepted from a substituter URL; not used when reading"),
+        PluginOption("want-mass-query", "bool", "accepted from a substituter URL; not used when reading"),
+    ]
+
     /// The `binary-cache` source: the storage is chosen by the scheme of `url`, whose
     /// query and the table's other keys are that storage's settings.
     public static func plugin(on storages: [Plugin<any CacheStorage>]) -> Plugin<any StoreSource> {
         var options = [PluginOption("url", "string", "the cache: file:///dir, https://host/prefix, s3://bucket?region=…")]
+            + substituterOptions
         for storage in storages {
             for option in storage.options where !options.contains(where: { $0.name == option.name }) {
                 options.append(option)
@@ -50,8 +59,9 @@ extension BinaryCacheSource {
                 throw settings.error("url",
                                      "no cache storage reads \(url.scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
             }
-            var storageSettings = settings.filter(asURL: true) { $0 != "url" }
-            for (key, value) in try storage.urlValues(url) where storageSettings[key] == nil {
+            let ignored = Set(substituterOptions.map(\.name))
+            var storageSettings = settings.filter(asURL: true) { $0 != "url" && !ignored.contains($0) }
+            for (key, value) in try storage.urlValues(url) where storageSettings[key] == nil && !ignored.contains(key) {
                 storageSettings[key] = value
             }
             try storage.checkKeys(of: storageSettings)
