@@ -12,9 +12,9 @@ final class FlakyHTTPServer: Sendable {
     private let process: ChildProcess
 
     static let script = #"""
-        import http.server, os, sys, threading
+        import http.server, lzma, os, sys, threading
         root, port, failures, status, retry_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-        failing = sys.argv[6].split(",")
+        failing, encode_narinfos = sys.argv[6].split(","), sys.argv[7] == "xz"
         seen, lock = {}, threading.Lock()
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -47,7 +47,11 @@ final class FlakyHTTPServer: Sendable {
                 if not os.path.isfile(path):
                     self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
                 data = open(path, "rb").read()
-                self.send_response(200); self.send_header("Content-Length", str(len(data))); self.end_headers()
+                encoded = encode_narinfos and path.endswith(".narinfo")
+                if encoded: data = lzma.compress(data)
+                self.send_response(200); self.send_header("Content-Length", str(len(data)))
+                if encoded: self.send_header("Content-Encoding", "xz")
+                self.end_headers()
                 if not head: self.wfile.write(data)
             def do_HEAD(self): self.do_GET(head=True)
             def do_PUT(self):
@@ -64,14 +68,15 @@ final class FlakyHTTPServer: Sendable {
     /// Serves `root` (created if missing), failing each request that starts with one of
     /// `failing` (`PUT /nar/`; all by default) `failures` times first; `retryAfter` in
     /// seconds, or nil for no header. A 3xx status points to `/elsewhere/…`, which answers
-    /// any GET with an empty 200.
+    /// any GET with an empty 200. `xzNarInfos` serves narinfos as S3 does those Nix wrote
+    /// with `narinfo-compression=xz`: compressed, with `Content-Encoding: xz`.
     static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil,
-                      failing: [String] = [""]) throws -> FlakyHTTPServer {
+                      failing: [String] = [""], xzNarInfos: Bool = false) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let port = try freePort()
         let process = try ChildProcess(arguments: ["python3", "-c", script, root, String(port), String(failures),
                                                    String(status), retryAfter.map(String.init) ?? "-",
-                                                   failing.joined(separator: ",")])
+                                                   failing.joined(separator: ","), xzNarInfos ? "xz" : "-"])
         guard waitForPort(port) else {
             process.kill(SIGKILL)
             throw CommandFailed(command: ["flaky http server"], output: .init(status: 1, stdout: Data(), stderr: process.stderr))

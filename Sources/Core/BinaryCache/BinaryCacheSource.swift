@@ -48,7 +48,7 @@ public final class BinaryCacheSource: CompressedNarSource {
             narInfos.store(path, nil)
             return nil
         }
-        let narInfo = try NarInfo(parsing: String(decoding: bytes, as: UTF8.self), source: "\(description)/\(key)")
+        let narInfo = try NarInfo(parsing: String(decoding: bytes, as: UTF8.self), source: storage.location(of: key))
         guard narInfo.info.path == path else {
             throw CacheStorageError(cache: description, key: key, "it describes \(narInfo.info.path), not \(path)")
         }

@@ -37,6 +37,11 @@ public protocol CacheStorage: Sendable {
 }
 
 extension CacheStorage {
+    /// `key`'s place in the cache, for messages: `https://cache.example.org/x.narinfo`.
+    public func location(of key: String) -> String {
+        (description.hasSuffix("/") ? String(description.dropLast()) : description) + "/" + key
+    }
+
     public func prepareForWriting() async throws {}
     public var spoolWriteback: SpoolWriteback? { nil }
 

@@ -60,7 +60,7 @@ extension NixCacheInfo {
     public static func read(from storage: any CacheStorage,
                             storeDir: String = StorePath.defaultStoreDir) async throws -> NixCacheInfo? {
         guard let bytes = try await storage.read(key) else { return nil }
-        let info = try NixCacheInfo(parsing: String(decoding: bytes, as: UTF8.self), source: "\(storage.description)/\(key)")
+        let info = try NixCacheInfo(parsing: String(decoding: bytes, as: UTF8.self), source: storage.location(of: key))
         guard info.storeDir == storeDir else {
             throw CacheStorageError(cache: storage.description, key: key,
                                     "its StoreDir is \(info.storeDir), but Ferry copies \(storeDir) paths")

@@ -30,13 +30,13 @@ final class HTTPStorage: CacheStorage {
     func exists(_ key: String) async throws -> Bool { try await transport.exists(base.appending(key: key)) }
 
     func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
-        try await transport.download(try location(of: key), into: sink)
+        try await transport.download(try narURL(key), into: sink)
     }
 
     /// Where a narinfo's URL points, as Nix's http store takes it: an absolute http(s) URL
     /// as it stands, anything else below the cache as written, query and all (the keys
     /// Ferry itself makes need no encoding).
-    private func location(of url: String) throws -> URLParts {
+    private func narURL(_ url: String) throws -> URLParts {
         guard let separator = url.range(of: "://") else {
             return URLParts(scheme: base.scheme, authority: base.authority,
                             path: (base.path.hasSuffix("/") ? base.path : base.path + "/") + url)

@@ -179,6 +179,11 @@ final class HTTPTransport: Sendable {
                             reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
+        if let encoding = response.headers.first(name: "Content-Encoding"), encoding.lowercased() != "identity" {
+            throw HTTPError(cache: cache, request: "GET \(url.path)", status: Int(response.status.code),
+                            reason: "it comes with Content-Encoding: \(encoding), which Ferry does not decode"
+                                + " (Nix's narinfo-compression writes such caches)")
+        }
         return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
     }
 
