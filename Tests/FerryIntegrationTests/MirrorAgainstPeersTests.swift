@@ -13,6 +13,14 @@ enum NixWrittenCache {
         try run(["nix", "copy", "--to", "file://\(dir)/cache?secret-key=\(dir)/src.sec", top.path])
         return (dir + "/cache", try String(contentsOfFile: dir + "/src.pub", encoding: .utf8))
     }
+
+    /// A copy of the cache in `dir`, for a test that changes or serves it; and its key.
+    static func copy(into dir: TemporaryDirectory) throws -> (path: String, publicKey: String) {
+        let (source, key) = try made.get()
+        let copy = dir.path + "/served"
+        try run(["cp", "-r", source, copy])
+        return (copy, key)
+    }
 }
 
 @Suite("ferry mirror against nginx and Nix", Peers.nix, .serialized)
@@ -54,11 +62,9 @@ struct MirrorAgainstPeersTests {
           Peers.requiring("/usr/sbin/nginx"))
     func narURLForms() throws {
         let (top, all) = try NixStore.closure.get()
-        let (source, sourceKey) = try NixWrittenCache.made.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let served = dir.path + "/served"
-        try run(["cp", "-r", source, served])
+        let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
         let nginx = try Nginx.start(serving: served)
         defer { nginx.stop() }
         // The URL is outside the signed fingerprint: rewriting it keeps the signatures.
@@ -146,11 +152,9 @@ struct MirrorAgainstPeersTests {
     @Test("a damaged NAR file in the source cache is refused, and nothing is published for it")
     func damagedSource() throws {
         let (top, _) = try NixStore.closure.get()
-        let (source, sourceKey) = try NixWrittenCache.made.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let copy = dir.path + "/source"
-        try run(["cp", "-r", source, copy])
+        let (copy, sourceKey) = try NixWrittenCache.copy(into: dir)
         let narinfo = try NarInfo(parsing: String(contentsOfFile: "\(copy)/\(top.hashPart).narinfo", encoding: .utf8))
         let nar = "\(copy)/\(narinfo.url)"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: nar))

@@ -8,11 +8,10 @@ struct RetryTests {
     @Test("a source cache answering 500 once to every request: the mirror completes and Nix verifies it")
     func sourceFailsOnce() throws {
         let (top, all) = try NixStore.closure.get()
-        let (cache, sourceKey) = try NixWrittenCache.made.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try run(["cp", "-r", cache, dir.path + "/served"])
-        let server = try FlakyHTTPServer.start(root: dir.path + "/served", failures: 1, status: 500)
+        let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
+        let server = try FlakyHTTPServer.start(root: served, failures: 1, status: 500)
         defer { server.stop() }
         let output = try run([ferryBinary, "mirror", "--from", server.url, "--to", "file://\(dir.path)/mirror",
                               "--trusted-public-key", sourceKey, "--closure", "--retry-delay", "50ms", top.path])
@@ -87,11 +86,10 @@ struct RetryTests {
     @Test("narinfos sent with Content-Encoding (narinfo-compression), which Nix decodes, are refused by name, not misread")
     func encodedNarInfos() throws {
         let (top, _) = try NixStore.closure.get()
-        let (cache, sourceKey) = try NixWrittenCache.made.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try run(["cp", "-r", cache, dir.path + "/served"])
-        let server = try FlakyHTTPServer.start(root: dir.path + "/served", failures: 0, status: 500, xzNarInfos: true)
+        let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
+        let server = try FlakyHTTPServer.start(root: served, failures: 0, status: 500, xzNarInfos: true)
         defer { server.stop() }
         // The server is one Nix reads.
         try run(["nix", "copy", "--from", server.url, "--to", "file://\(dir.path)/by-nix", "--trusted-public-keys", sourceKey, top.path])
