@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import FerryTestSupport
 import AsyncHTTPClient
 @testable import FerryHTTP
 
@@ -195,6 +196,32 @@ struct TransferSettingsTests {
             try authorizer.authorize(&request, url: URLParts(scheme: scheme, authority: authority, path: "/nar/x.nar.xz"),
                                      payloadSHA256: "")
             #expect(request.headers.contains(name: "Authorization") == sent, "\(request.headers)")
+        }
+    }
+
+    @Test("S3 keys come from the variables, else the profile in the credentials file, else in the config file")
+    func awsCredentialLookup() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try "[default]\naws_access_key_id = AKIACREDS\naws_secret_access_key = s1\n"
+            .write(toFile: dir.path + "/credentials", atomically: true, encoding: .utf8)
+        try "[default]\nregion = eu-west-1\n[profile mirror]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s2\n"
+            .write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
+        let files = ["AWS_SHARED_CREDENTIALS_FILE": dir.path + "/credentials", "AWS_CONFIG_FILE": dir.path + "/config"]
+        func key(_ environment: [String: String], profile: String? = nil) throws -> String {
+            try AWSCredentials.find(profile: profile, location: "test", environment: environment).accessKey
+        }
+        #expect(try key(files.merging(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"]) { $1 }) == "AKIAENV")
+        #expect(try key(files) == "AKIACREDS")
+        #expect(try key(files, profile: "mirror") == "AKIACONFIG")
+        #expect(try key(files.merging(["AWS_PROFILE": "mirror"]) { $1 }) == "AKIACONFIG")
+        #expect(try key(files.merging(["AWS_DEFAULT_PROFILE": "mirror"]) { $1 }) == "AKIACONFIG")
+        do {
+            _ = try key(files, profile: "nobody")
+            Issue.record("found keys for a profile no file has")
+        } catch {
+            let message = "\(error)"
+            #expect(message.contains("no S3 credentials for profile 'nobody'") && message.contains(dir.path + "/config"), "\(message)")
         }
     }
 

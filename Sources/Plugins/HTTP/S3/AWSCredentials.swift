@@ -3,7 +3,8 @@ import Foundation
 
 /// An access key pair (and session token), found where the AWS tools look: the
 /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables, else the
-/// profile's section of `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`).
+/// profile's section of `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`), else of
+/// `~/.aws/config` (or `AWS_CONFIG_FILE`), where the AWS SDKs also take keys.
 ///
 /// `description` shows the key id only; the secret never reaches a message or a log.
 struct AWSCredentials: Sendable, CustomStringConvertible {
@@ -13,21 +14,26 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
 
     var description: String { "access key \(accessKey)" }
 
-    /// `profile` nil means `AWS_PROFILE`, else `default`.
-    static func find(profile: String?, location: String) throws(ConfigError) -> AWSCredentials {
-        if profile == nil, let key = getenvString("AWS_ACCESS_KEY_ID"), let secret = getenvString("AWS_SECRET_ACCESS_KEY") {
-            return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: getenvString("AWS_SESSION_TOKEN"))
+    /// `profile` nil means `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
+    static func find(profile: String?, location: String,
+                     environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AWSCredentials {
+        func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if profile == nil, let key = variable("AWS_ACCESS_KEY_ID"), let secret = variable("AWS_SECRET_ACCESS_KEY") {
+            return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variable("AWS_SESSION_TOKEN"))
         }
-        let name = profile ?? getenvString("AWS_PROFILE") ?? "default"
-        let file = getenvString("AWS_SHARED_CREDENTIALS_FILE") ?? expandingTilde("~/.aws/credentials")
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ConfigError(location, "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write [\(name)] in \(file)")
+        let name = profile ?? variable("AWS_PROFILE") ?? variable("AWS_DEFAULT_PROFILE") ?? "default"
+        let home = variable("HOME") ?? NSHomeDirectory()
+        let files = [variable("AWS_SHARED_CREDENTIALS_FILE") ?? home + "/.aws/credentials",
+                     variable("AWS_CONFIG_FILE") ?? home + "/.aws/config"]
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                  let section = parse(ini: text)[name],
+                  let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { continue }
+            return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"])
         }
-        let section = parse(ini: text)[name] ?? [:]
-        guard let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else {
-            throw ConfigError(location, "\(file) has no aws_access_key_id and aws_secret_access_key under [\(name)]")
-        }
-        return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"])
+        throw ConfigError(location, "no S3 credentials for profile '\(name)': set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            + "or write aws_access_key_id and aws_secret_access_key under [\(name)] in \(files[0]) or \(files[1]) "
+            + "(Ferry does not fetch instance-profile or container credentials)")
     }
 
     /// Sections of an INI file, each a table of `key = value`; `#` and `;` start comments.
