@@ -74,13 +74,9 @@ final class FlakyHTTPServer: Sendable {
                       failing: [String] = [""], xzNarInfos: Bool = false) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let port = try freePort()
-        let process = try ChildProcess(arguments: ["python3", "-c", script, root, String(port), String(failures),
-                                                   String(status), retryAfter.map(String.init) ?? "-",
-                                                   failing.joined(separator: ","), xzNarInfos ? "xz" : "-"])
-        guard waitForPort(port) else {
-            process.kill(SIGKILL)
-            throw CommandFailed(command: ["flaky http server"], output: .init(status: 1, stdout: Data(), stderr: process.stderr))
-        }
+        let process = try startServer(["python3", "-c", script, root, String(port), String(failures), String(status),
+                                       retryAfter.map(String.init) ?? "-", failing.joined(separator: ","), xzNarInfos ? "xz" : "-"],
+                                      on: port)
         return FlakyHTTPServer(port: port, root: root, process: process)
     }
 

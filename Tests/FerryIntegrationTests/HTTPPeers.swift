@@ -78,12 +78,8 @@ final class MotoS3: Sendable {
 
     static func start() throws -> MotoS3 {
         let port = try freePort()
-        let process = try ChildProcess(arguments: ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)],
-                                       environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "4"])
-        guard waitForPort(port, seconds: 60) else {
-            process.kill(SIGKILL)
-            throw CommandFailed(command: ["moto.server"], output: .init(status: 1, stdout: Data(), stderr: process.stderr))
-        }
+        let process = try startServer(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], on: port,
+                                      environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "4"], seconds: 60)
         let keys = try run(["python3", "-c", """
             import boto3, json
             kw = dict(endpoint_url='http://127.0.0.1:\(port)', region_name='us-east-1',
@@ -114,6 +110,13 @@ final class MotoS3: Sendable {
         let endpoint = endpointAsURL ? "endpoint=http://127.0.0.1:\(port)" : "endpoint=127.0.0.1:\(port)&scheme=http"
         return "s3://\(bucket)?\(endpoint)&region=us-east-1" + (extra.isEmpty ? "" : "&\(extra)")
     }
+
+    /// An environment with no S3 keys in it: no variables, no files under `home`.
+    static func environmentWithoutKeys(home: String) -> [String: String] {
+        nixEnvironment.filter { !$0.key.hasPrefix("AWS_") }.merging(["HOME": home]) { $1 }
+    }
+
+    func environmentWithoutKeys(home: String) -> [String: String] { MotoS3.environmentWithoutKeys(home: home) }
 
     /// The environment that gives Ferry (or boto3) the key pair; `secret` overrides the secret.
     func environment(secret: String? = nil) -> [String: String] {

@@ -243,6 +243,45 @@ struct MirrorToS3Tests {
         #expect(again.stderr.contains("0 copied, \(all.count) already there"), "\(again.stderr)")
     }
 
+    @Test("without fixed keys, the instance role's keys (IMDSv2) or the container's sign, and are fetched again before they expire",
+          arguments: ["instance", "container"])
+    func expiringCredentials(origin: String) throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let endpoint = try CredentialsEndpoint.start(accessKey: s3.accessKey, secretKey: s3.secretKey, in: dir)
+        defer { endpoint.stop() }
+        let variables = origin == "instance"
+            ? ["AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint.url]
+            : ["AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/container", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "c0ntainer"]
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
+                              "--trusted-public-key", sourceKey, "--closure", top.path],
+                             environment: s3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
+        #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        // Keys that expire in two minutes are inside the five-minute margin: every request fetches anew.
+        #expect(endpoint.handedOut.count > 1 && Set(endpoint.handedOut) == [origin], "\(endpoint.handedOut)")
+        #expect(try s3.download(into: dir.path + "/downloaded").filter { $0.key.hasSuffix(".narinfo") }.count == all.count)
+    }
+
+    @Test("no keys anywhere is a configuration error that says where Ferry looked", arguments: [
+        (["AWS_EC2_METADATA_DISABLED": "true"], "AWS_EC2_METADATA_DISABLED is set"),
+        (["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "connection refused"),
+    ])
+    func noCredentials(variables: [String: String], expected: String) throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "s3://b?endpoint=127.0.0.1:1&scheme=http",
+                              "--trusted-public-key", sourceKey, top.path],
+                             environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
+        #expect(output.status == 2, "\(output.stderr)")
+        #expect(output.stderr.contains("no S3 credentials: no AWS_ACCESS_KEY_ID") && output.stderr.contains(expected), "\(output.stderr)")
+    }
+
     @Test("a wrong secret key is a clear authentication error, and nothing is written")
     func wrongSecret() throws {
         let (top, _) = try NixStore.closure.get()

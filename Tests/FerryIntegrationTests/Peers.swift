@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import FerryCore
 import FerryTestSupport
 import Testing
 
@@ -68,4 +69,16 @@ func writeThrottledNixStore(to path: String) throws {
             os.write(1, b); time.sleep(len(b) / 8e6)
         '
         """, to: path)
+}
+
+/// Starts a server that will listen on 127.0.0.1:`port` and waits until it does; one that
+/// does not is killed, and its stderr is the error.
+func startServer(_ arguments: [String], on port: Int, environment: [String: String] = [:],
+                 seconds: Double = 20) throws -> ChildProcess {
+    let process = try ChildProcess(arguments: arguments, environment: environment)
+    guard waitForPort(port, seconds: seconds) else {
+        process.kill(SIGKILL)
+        throw CommandFailed(command: Array(arguments.prefix(3)), output: .init(status: 1, stdout: Data(), stderr: process.stderr))
+    }
+    return process
 }

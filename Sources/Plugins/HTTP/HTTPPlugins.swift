@@ -99,11 +99,11 @@ public enum S3Cache {
         guard (Int(S3Storage.minPartSize)...Int(S3Storage.maxPartSize)).contains(partSize) else {
             throw settings.error("part-size", "S3 parts are at least 5MiB and at most 5GiB")
         }
-        let credentials = try AWSCredentials.find(profile: try settings.string("profile"), location: settings.location)
+        let credentials = try await AWSCredentialProvider.find(profile: try settings.string("profile"), location: settings.location,
+                                                               logger: context.logger)
         let (connect, io) = try TransferSettings.timeouts(settings)
         return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
-                         signer: SigV4(accessKey: credentials.accessKey, secretKey: credentials.secretKey, region: region),
-                         sessionToken: credentials.sessionToken,
+                         credentials: credentials, region: region,
                          multipartThreshold: UInt64(try settings.size("multipart-threshold") ?? 100 << 20),
                          partSize: UInt64(partSize), connectTimeout: connect, ioTimeout: io,
                          retry: context.retry, logger: context.logger,

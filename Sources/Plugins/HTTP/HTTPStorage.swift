@@ -37,18 +37,12 @@ final class HTTPStorage: CacheStorage {
     /// as it stands, anything else below the cache as written, query and all (the keys
     /// Ferry itself makes need no encoding).
     private func narURL(_ url: String) throws -> URLParts {
-        guard let separator = url.range(of: "://") else {
-            return URLParts(scheme: base.scheme, authority: base.authority,
-                            path: (base.path.hasSuffix("/") ? base.path : base.path + "/") + url)
-        }
-        let scheme = url[..<separator.lowerBound]
-        guard scheme == "http" || scheme == "https" else {
+        if let absolute = URLParts(absolute: url) { return absolute }
+        guard !url.contains("://") else {
             throw CacheStorageError(cache: description, key: url, "an http cache fetches only http(s) NAR URLs")
         }
-        let rest = url[separator.upperBound...]
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        return URLParts(scheme: String(scheme), authority: String(rest[..<slash]),
-                        path: slash == rest.endIndex ? "/" : String(rest[slash...]))
+        return URLParts(scheme: base.scheme, authority: base.authority,
+                        path: (base.path.hasSuffix("/") ? base.path : base.path + "/") + url)
     }
 
     func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws {
@@ -70,7 +64,7 @@ struct HTTPAuthorizer: RequestAuthorizer {
     let netrc: Netrc.Entry?
     let origin: (scheme: String, authority: String)
 
-    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws {
+    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) async throws {
         guard url.scheme == origin.scheme && url.authority == origin.authority else { return }
         if let bearerToken {
             request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(bearerToken)")

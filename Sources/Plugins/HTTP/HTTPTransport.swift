@@ -10,7 +10,7 @@ import Synchronization
 /// S3 signature over its headers and payload hash.
 protocol RequestAuthorizer: Sendable {
     /// `payloadSHA256` is the lowercase hex SHA-256 of the body (of nothing, for none).
-    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws
+    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) async throws
 }
 
 /// A request's body: nothing, a few bytes, or part of a spool streamed from memory or disk.
@@ -66,6 +66,21 @@ struct URLParts: Sendable {
     func appending(key: String, query: [(String, String)] = []) -> URLParts {
         URLParts(scheme: scheme, authority: authority,
                  path: (path.hasSuffix("/") ? path : path + "/") + SigV4.encode(key, keepSlash: true), query: query)
+    }
+}
+
+extension URLParts {
+    /// An absolute `http(s)://host[:port][/path]` as written (path and query kept as they
+    /// are), or nil for any other text.
+    init?(absolute text: String) {
+        guard let separator = text.range(of: "://") else { return nil }
+        let scheme = text[..<separator.lowerBound]
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let rest = text[separator.upperBound...]
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        guard slash > rest.startIndex else { return nil }
+        self.init(scheme: String(scheme), authority: String(rest[..<slash]),
+                  path: slash == rest.endIndex ? "/" : String(rest[slash...]))
     }
 }
 
@@ -155,7 +170,7 @@ final class HTTPTransport: Sendable {
             request.headers.replaceOrAdd(name: "Content-Length", value: String(body.length))
         }
         request.body = body.clientBody
-        try authorizer?.authorize(&request, url: url, payloadSHA256: body.sha256.encoded(.base16))
+        try await authorizer?.authorize(&request, url: url, payloadSHA256: body.sha256.encoded(.base16))
         do {
             let client = method == .GET || method == .HEAD ? readClient : client
             return try await client.execute(request, deadline: .distantFuture)

@@ -1,10 +1,10 @@
 import FerryCore
 import Foundation
 
-/// An access key pair (and session token), found where the AWS tools look: the
-/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables, else the
-/// profile's section of `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`), else of
-/// `~/.aws/config` (or `AWS_CONFIG_FILE`), where the AWS SDKs also take keys.
+/// An access key pair (and session token). `find` looks where the AWS tools keep fixed
+/// keys: the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables,
+/// else the profile's section of `~/.aws/credentials` (or `AWS_SHARED_CREDENTIALS_FILE`),
+/// else of `~/.aws/config` (or `AWS_CONFIG_FILE`), where the AWS SDKs also take keys.
 ///
 /// `description` shows the key id only; the secret never reaches a message or a log.
 struct AWSCredentials: Sendable, CustomStringConvertible {
@@ -14,26 +14,24 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
 
     var description: String { "access key \(accessKey)" }
 
-    /// `profile` nil means `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
-    static func find(profile: String?, location: String,
-                     environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AWSCredentials {
-        func variable(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        if profile == nil, let key = variable("AWS_ACCESS_KEY_ID"), let secret = variable("AWS_SECRET_ACCESS_KEY") {
-            return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variable("AWS_SESSION_TOKEN"))
+    /// Fixed keys, or nil when there are none; `looked` says where it looked, for the
+    /// error. `profile` nil means `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
+    static func find(profile: String?, environment: AWSEnvironment) -> (found: AWSCredentials?, looked: String) {
+        if profile == nil, let key = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"] {
+            return (AWSCredentials(accessKey: key, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"]), "")
         }
-        let name = profile ?? variable("AWS_PROFILE") ?? variable("AWS_DEFAULT_PROFILE") ?? "default"
-        let home = variable("HOME") ?? NSHomeDirectory()
-        let files = [variable("AWS_SHARED_CREDENTIALS_FILE") ?? home + "/.aws/credentials",
-                     variable("AWS_CONFIG_FILE") ?? home + "/.aws/config"]
+        let name = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"] ?? "default"
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let files = [environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials",
+                     environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"]
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                   let section = parse(ini: text)[name],
                   let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { continue }
-            return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"])
+            return (AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"]), "")
         }
-        throw ConfigError(location, "no S3 credentials for profile '\(name)': set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-            + "or write aws_access_key_id and aws_secret_access_key under [\(name)] in \(files[0]) or \(files[1]) "
-            + "(Ferry does not fetch instance-profile or container credentials)")
+        return (nil, "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, no aws_access_key_id and aws_secret_access_key "
+                    + "under [\(name)] in \(files[0]) or \(files[1])")
     }
 
     /// Sections of an INI file, each a table of `key = value`; `#` and `;` start comments.
@@ -56,4 +54,13 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
         }
         return sections
     }
+}
+
+/// The process environment as the AWS tools read it: a variable set to nothing is unset.
+struct AWSEnvironment: Sendable {
+    let variables: [String: String]
+
+    init(_ variables: [String: String] = ProcessInfo.processInfo.environment) { self.variables = variables }
+
+    subscript(name: String) -> String? { variables[name].flatMap { $0.isEmpty ? nil : $0 } }
 }

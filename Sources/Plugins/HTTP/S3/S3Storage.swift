@@ -25,7 +25,7 @@ final class S3Storage: CacheStorage {
     static let minPartSize: UInt64 = 5 << 20
     static let maxPartSize: UInt64 = 5 << 30
 
-    init(bucket: String, endpoint: URLParts, signer: SigV4, sessionToken: String?, multipartThreshold: UInt64,
+    init(bucket: String, endpoint: URLParts, credentials: AWSCredentialProvider, region: String, multipartThreshold: UInt64,
          partSize: UInt64, connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
          logger: Logger = Logger(label: "ferry.s3"), spoolMemory: Int, spoolDirectory: String) {
         self.bucket = bucket
@@ -34,7 +34,7 @@ final class S3Storage: CacheStorage {
         minimumPartSize = max(partSize, S3Storage.minPartSize)
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
-        transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(signer: signer, sessionToken: sessionToken),
+        transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(credentials: credentials, region: region),
                                   connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: false)
     }
 
@@ -121,15 +121,17 @@ final class S3Storage: CacheStorage {
 /// Signs every request with SigV4: adds `Host`, `x-amz-date`, `x-amz-content-sha256`
 /// (and the session token), then `Authorization` over all of them and `Content-Type`.
 struct S3Authorizer: RequestAuthorizer {
-    let signer: SigV4
-    let sessionToken: String?
+    let credentials: AWSCredentialProvider
+    let region: String
 
-    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) throws {
+    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) async throws {
+        let keys = try await credentials.current()
+        let signer = SigV4(accessKey: keys.accessKey, secretKey: keys.secretKey, region: region)
         let timestamp = SigV4.timestamp(Date())
         request.headers.replaceOrAdd(name: "Host", value: url.authority)
         request.headers.replaceOrAdd(name: "x-amz-date", value: timestamp)
         request.headers.replaceOrAdd(name: "x-amz-content-sha256", value: payloadSHA256)
-        if let sessionToken { request.headers.replaceOrAdd(name: "x-amz-security-token", value: sessionToken) }
+        if let token = keys.sessionToken { request.headers.replaceOrAdd(name: "x-amz-security-token", value: token) }
         let signed = request.headers.filter { name, _ in
             let lower = name.lowercased()
             return lower == "host" || lower == "content-type" || lower.hasPrefix("x-amz-")

@@ -1,0 +1,68 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stand-in for the AWS endpoints that hand out expiring keys, on a loopback port: the
+/// EC2 instance metadata service (IMDSv2: a session token, the role's name, its keys)
+/// and a container credentials URL (`/container`, wanting `Authorization: c0ntainer`).
+/// Each hands out the given key pair, expiring two minutes from now, and logs every
+/// answer it gives keys with.
+final class CredentialsEndpoint: Sendable {
+    let port: Int
+    let log: String
+    private let process: ChildProcess
+
+    static let script = #"""
+        import datetime, http.server, json, sys
+        port, key, secret, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def reply(self, status, body=""):
+                data = body.encode()
+                self.send_response(status); self.send_header("Content-Length", str(len(data))); self.end_headers()
+                self.wfile.write(data)
+            def keys(self, kind):
+                with open(log, "a") as f: f.write(kind + "\n")
+                expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=2)
+                self.reply(200, json.dumps({"AccessKeyId": key, "SecretAccessKey": secret, "Token": "",
+                                            "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+            def do_PUT(self):
+                ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+                self.reply(200, "t0ken") if ok else self.reply(403)
+            def do_GET(self):
+                roles = "/latest/meta-data/iam/security-credentials/"
+                if self.path == "/container":
+                    return self.keys("container") if self.headers.get("Authorization") == "c0ntainer" else self.reply(403)
+                if self.headers.get("X-aws-ec2-metadata-token") != "t0ken": return self.reply(401)
+                if self.path == roles: return self.reply(200, "ferry-role\n")
+                if self.path == roles + "ferry-role": return self.keys("instance")
+                self.reply(404)
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        """#
+
+    static func start(accessKey: String, secretKey: String, in dir: TemporaryDirectory) throws -> CredentialsEndpoint {
+        let port = try freePort()
+        let log = dir.path + "/credentials-endpoint.log"
+        let process = try startServer(["python3", "-c", script, String(port), accessKey, secretKey, log], on: port)
+        return CredentialsEndpoint(port: port, log: log, process: process)
+    }
+
+    private init(port: Int, log: String, process: ChildProcess) {
+        self.port = port
+        self.log = log
+        self.process = process
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Which endpoint handed out keys, once per time.
+    var handedOut: [String] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    func stop() { process.kill(SIGKILL) }
+}
