@@ -58,16 +58,17 @@ struct ContentAddressAgainstNixTests {
         #expect(try ContentAddressed.info(paths[3]).references.count == 1, "the text path has its reference")
     }
 
-    @Test("only a NAR-hash address (fixed:r:sha256 equal to NarHash) certifies a path without a signature")
+    @Test("every address Nix gives certifies its path; a NAR-hash address that is not the NarHash does not")
     func selfCertifying() throws {
         let infos = try ContentAddressed.paths.get().map(ContentAddressed.info)
-        #expect(infos.map(\.isSelfCertifying) == [true, false, false, false], "\(infos.map(\.contentAddress))")
+        let certified = infos.map(\.isSelfCertifying)
+        #expect(certified == [true, true, true, true], "\(infos.map(\.contentAddress))")
         var lying = infos[0]
         lying.narHash = infos[1].narHash
         #expect(!lying.isSelfCertifying, "an address that is not the NarHash")
     }
 
-    @Test("mirroring an unsigned cache: a certified path passes as Nix lets it, others need a signature")
+    @Test("mirroring an unsigned cache: certified paths pass as Nix lets them, others need a signature")
     func unsignedMirror() throws {
         let paths = try ContentAddressed.paths.get()
         let leaf = try #require(try NixStore.closure.get().all.first { $0.name.hasPrefix("ferry-it-leaf") })
@@ -80,11 +81,33 @@ struct ContentAddressAgainstNixTests {
         let output = try run([ferryBinary, "mirror", "--from", unsigned, "--to", "file://\(dir.path)/out",
                               "--trusted-public-key", key] + wanted.map(\.path), check: false)
         #expect(output.status == 1, "\(output.stderr)")
-        #expect(output.stderr.contains("1 copied, 0 already there, 2 failed"), "\(output.stderr)")
-        for refused in [paths[1], leaf] {
-            #expect(output.stderr.contains("failed: \(refused.path): "), "\(output.stderr)")
+        #expect(output.stderr.contains("2 copied, 0 already there, 1 failed"), "\(output.stderr)")
+        #expect(output.stderr.contains("failed: \(leaf.path): ") && output.stderr.contains("signature"), "\(output.stderr)")
+        // Nix, requiring signatures by a key nobody used, takes them as trusted too.
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/out", "--trusted-public-keys", key, paths[0].path, paths[1].path])
+    }
+
+    @Test("a content-addressed path whose NAR is another's (NarHash and all) is refused by its address, as Nix refuses it")
+    func addressChecked() throws {
+        let paths = try ContentAddressed.paths.get()
+        let (flat, text) = (paths[1], paths[3])
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/unsigned"
+        try run(["nix", "copy", "--to", "file://\(cache)", flat.path, text.path])
+        // The flat file's narinfo, with the NAR fields of the text file's: NarHash and NarSize hold.
+        func fields(_ path: StorePath) throws -> [Substring] {
+            try String(contentsOfFile: "\(cache)/\(path.hashPart).narinfo", encoding: .utf8).split(separator: "\n")
         }
-        // Nix, requiring signatures by a key nobody used, takes it as trusted too.
-        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/out", "--trusted-public-keys", key, paths[0].path])
+        let narFields = ["URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize"]
+        let swapped = try fields(flat).filter { line in !narFields.contains { line.hasPrefix($0 + ":") } }
+            + (try fields(text)).filter { line in narFields.contains { line.hasPrefix($0 + ":") } }
+        try (swapped.joined(separator: "\n") + "\n").write(toFile: "\(cache)/\(flat.hashPart).narinfo", atomically: true, encoding: .utf8)
+        let (_, key) = try ferryKeyPair(named: "ferry-ca-2", in: dir)
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(cache)", "--to", "file://\(dir.path)/out",
+                              "--trusted-public-key", key, flat.path], check: false)
+        #expect(output.status == 1, "\(output.stderr)")
+        #expect(output.stderr.contains("not to its content address's"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir.path)/out/\(flat.hashPart).narinfo"))
     }
 }

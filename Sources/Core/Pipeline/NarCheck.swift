@@ -1,14 +1,25 @@
 /// Checks a NAR against its path info while it streams: its size as it grows, its
-/// NarHash at the end; and builds its `.ls` listing when asked.
+/// NarHash at the end, and its content address when it has one; and builds its `.ls`
+/// listing when asked.
 struct NarCheck {
     private let expected: PathInfo
     private var hasher = HashingCounter()
     private var parser: NarParser?
     private var listing = NarListing()
+    /// A content address other than the NAR's own SHA-256, which the NarHash check covers.
+    private var contentAddress: ContentAddressCheck?
+    private var narAddress: Hash?
 
     init(expected: PathInfo, buildListing: Bool) {
         self.expected = expected
         parser = buildListing ? NarParser() : nil
+        if let text = expected.contentAddress, let address = try? ContentAddress(parsing: text) {
+            if address.method == .recursive && address.hash.algorithm == .sha256 {
+                narAddress = address.hash
+            } else {
+                contentAddress = ContentAddressCheck(address, of: expected.path)
+            }
+        }
     }
 
     mutating func update(_ chunk: ArraySlice<UInt8>) throws {
@@ -18,6 +29,7 @@ struct NarCheck {
         try chunk.withUnsafeBytes { bytes in
             hasher.update(bytes)
             _ = try parser?.feed(bytes, to: &listing)
+            try contentAddress?.update(bytes)
         }
     }
 
@@ -31,6 +43,10 @@ struct NarCheck {
         guard hash == expected.narHash else {
             throw CopyError.narMismatch(expected.path, "its NarHash is \(hash) but the source said \(expected.narHash)")
         }
+        if let narAddress, narAddress != hash {
+            throw CopyError.narMismatch(expected.path, "its NAR hashes to \(hash), not to its content address's \(narAddress)")
+        }
+        try contentAddress?.finish()
         try parser?.finish()
         return parser == nil ? nil : listing.json
     }

@@ -94,17 +94,14 @@ public struct ContentAddressError: Error, CustomStringConvertible, Equatable {
 }
 
 extension PathInfo {
-    /// True when the path needs no signature: its content address is the SHA-256 of its
-    /// NAR (`fixed:r:sha256:`, as `nix-store --add` and fetched sources have), equal to its
-    /// NarHash, and makes its own store path. Every NAR is checked against its NarHash as it
-    /// streams, so its bytes are bound to the path as firmly as by a signature.
-    ///
-    /// Nix trusts flat and text addresses too, because it hashes the file when it imports
-    /// one; Ferry does not hash the file inside a NAR on the way, so those still need a
-    /// signature: trusting the address alone would let a cache pass off any bytes as them.
+    /// True when the path needs no signature, as Nix trusts it: its content address makes
+    /// its own store path. A NAR is checked against its content address as it streams
+    /// (`ContentAddressCheck`, as Nix checks one it imports), so its bytes are bound to the
+    /// path as firmly as by a signature.
     public var isSelfCertifying: Bool {
-        guard let text = contentAddress, let address = try? ContentAddress(parsing: text),
-              address.method == .recursive, address.hash == narHash else { return false }
+        guard let text = contentAddress, let address = try? ContentAddress(parsing: text) else { return false }
+        // A NAR-hash address must be the NarHash: no NAR could match both.
+        if address.method == .recursive && address.hash.algorithm == .sha256 && address.hash != narHash { return false }
         return (try? address.storePath(name: path.name, references: references, selfPath: path)) == path
     }
 }

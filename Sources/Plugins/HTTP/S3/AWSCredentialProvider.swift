@@ -21,6 +21,9 @@ actor AWSCredentialProvider {
     let origin: Origin
     private let metadata: HTTPTransport
     private var cached: (credentials: AWSCredentials, renewAt: Date)?
+    /// The fetch under way, which every request that finds the keys due waits for: the
+    /// jobs' requests come due together, and one fetch serves them all.
+    private var renewing: Task<(credentials: AWSCredentials, renewAt: Date), any Error>?
 
     private init(_ origin: Origin, logger: Logger) {
         self.origin = origin
@@ -86,11 +89,21 @@ actor AWSCredentialProvider {
     /// Keys valid for at least five more minutes.
     func current() async throws -> AWSCredentials {
         if let cached, cached.renewAt > Date() { return cached.credentials }
+        if let renewing { return try await renewing.value.credentials }
+        let task = Task { try await self.fetchAnew() }
+        renewing = task
+        defer { renewing = nil }
+        let fresh = try await task.value
+        cached = fresh
+        return fresh.credentials
+    }
+
+    private func fetchAnew() async throws -> (credentials: AWSCredentials, renewAt: Date) {
         switch origin {
         case .fixed(let credentials):
-            cached = (credentials, .distantFuture)
+            return (credentials, .distantFuture)
         case .container(let url, let authorization):
-            cached = try await fetch(url, headers: authorization.map { [("Authorization", $0)] } ?? [])
+            return try await fetch(url, headers: authorization.map { [("Authorization", $0)] } ?? [])
         case .instance(let base):
             // IMDSv2: a session token first, then the role's name, then its keys.
             let token = try await text(.PUT, base.appending(key: "latest/api/token"),
@@ -100,9 +113,8 @@ actor AWSCredentialProvider {
             guard let role = try await text(.GET, roles, headers: header).split(whereSeparator: \.isNewline).first else {
                 throw HTTPError(cache: metadata.cache, request: "GET \(roles.path)", reason: "the instance has no IAM role")
             }
-            cached = try await fetch(roles.appending(key: String(role)), headers: header)
+            return try await fetch(roles.appending(key: String(role)), headers: header)
         }
-        return cached!.credentials
     }
 
     private func text(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)]) async throws -> String {
