@@ -8,8 +8,9 @@ import Glibc
 /// A stand-in for the AWS endpoints that hand out expiring keys, on a loopback port: the
 /// EC2 instance metadata service (IMDSv2: a session token, the role's name, its keys)
 /// and a container credentials URL (`/container`, wanting `Authorization: c0ntainer`).
-/// Each hands out the given key pair, expiring two minutes from now, and logs every
-/// answer it gives keys with.
+/// Each hands out the given key pair, expiring `minutes` from now (with fractional
+/// seconds, as some endpoints write it), and logs every time it does; `failAfterFirst`
+/// answers 500 to every request for keys after the first.
 final class CredentialsEndpoint: Sendable {
     let port: Int
     let log: String
@@ -18,6 +19,8 @@ final class CredentialsEndpoint: Sendable {
     static let script = #"""
         import datetime, http.server, json, sys
         port, key, secret, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+        minutes, fail_after_first = int(sys.argv[5]), sys.argv[6] == "fail"
+        handed = []
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def log_message(self, *args): pass
@@ -26,10 +29,12 @@ final class CredentialsEndpoint: Sendable {
                 self.send_response(status); self.send_header("Content-Length", str(len(data))); self.end_headers()
                 self.wfile.write(data)
             def keys(self, kind):
+                if fail_after_first and handed: return self.reply(500)
+                handed.append(kind)
                 with open(log, "a") as f: f.write(kind + "\n")
-                expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=2)
+                expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
                 self.reply(200, json.dumps({"AccessKeyId": key, "SecretAccessKey": secret, "Token": "",
-                                            "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%SZ")}))
+                                            "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%S.000Z")}))
             def do_PUT(self):
                 ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
                 self.reply(200, "t0ken") if ok else self.reply(403)
@@ -44,10 +49,12 @@ final class CredentialsEndpoint: Sendable {
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """#
 
-    static func start(accessKey: String, secretKey: String, in dir: TemporaryDirectory) throws -> CredentialsEndpoint {
+    static func start(accessKey: String, secretKey: String, minutes: Int, failAfterFirst: Bool = false,
+                      in dir: TemporaryDirectory) throws -> CredentialsEndpoint {
         let port = try freePort()
         let log = dir.path + "/credentials-endpoint.log"
-        let process = try startServer(["python3", "-c", script, String(port), accessKey, secretKey, log], on: port)
+        let process = try startServer(["python3", "-c", script, String(port), accessKey, secretKey, log, String(minutes),
+                                       failAfterFirst ? "fail" : "-"], on: port)
         return CredentialsEndpoint(port: port, log: log, process: process)
     }
 

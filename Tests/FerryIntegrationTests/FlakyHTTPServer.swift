@@ -55,6 +55,9 @@ final class FlakyHTTPServer: Sendable {
                 if not head: self.wfile.write(data)
             def do_HEAD(self): self.do_GET(head=True)
             def do_PUT(self):
+                if self.path.startswith("/elsewhere/"):
+                    with open(os.path.join(root, ".elsewhere"), "a") as log: log.write(f"{self.command} {self.path}\n")
+                    self.send_response(201); self.send_header("Content-Length", "0"); self.end_headers(); return
                 if self.flaky(): return
                 data = self.rfile.read(int(self.headers["Content-Length"]))
                 path = self.file()
@@ -68,7 +71,7 @@ final class FlakyHTTPServer: Sendable {
     /// Serves `root` (created if missing), failing each request that starts with one of
     /// `failing` (`PUT /nar/`; all by default) `failures` times first; `retryAfter` in
     /// seconds, or nil for no header. A 3xx status points to `/elsewhere/…`, which answers
-    /// any GET with an empty 200. `xzNarInfos` serves narinfos as S3 does those Nix wrote
+    /// any GET or PUT with success. `xzNarInfos` serves narinfos as S3 does those Nix wrote
     /// with `narinfo-compression=xz`: compressed, with `Content-Encoding: xz`.
     static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil,
                       failing: [String] = [""], xzNarInfos: Bool = false) throws -> FlakyHTTPServer {

@@ -243,32 +243,53 @@ struct MirrorToS3Tests {
         #expect(again.stderr.contains("0 copied, \(all.count) already there"), "\(again.stderr)")
     }
 
-    @Test("without fixed keys, the instance role's keys (IMDSv2) or the container's sign, and are fetched again before they expire",
-          arguments: ["instance", "container"])
-    func expiringCredentials(origin: String) throws {
+    /// How an endpoint's keys should be used: kept while good, renewed when due, and kept
+    /// when a renewal fails while they still work.
+    enum Renewal: CaseIterable { case kept, renewed, failedRenewal }
+
+    @Test("without fixed keys, the instance role's keys (IMDSv2) or the container's sign; kept while good, renewed five minutes before they expire, kept when renewing fails",
+          arguments: ["instance", "container-token", "container-token-file"], Renewal.allCases)
+    func expiringCredentials(origin: String, renewal: Renewal) throws {
         let (top, all) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
         let s3 = try MotoS3.start()
         defer { s3.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let endpoint = try CredentialsEndpoint.start(accessKey: s3.accessKey, secretKey: s3.secretKey, in: dir)
+        // Keys that expire in two minutes are inside the five-minute margin: due at every request.
+        let endpoint = try CredentialsEndpoint.start(accessKey: s3.accessKey, secretKey: s3.secretKey,
+                                                     minutes: renewal == .kept ? 360 : 2,
+                                                     failAfterFirst: renewal == .failedRenewal, in: dir)
         defer { endpoint.stop() }
-        let variables = origin == "instance"
-            ? ["AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint.url]
-            : ["AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/container", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "c0ntainer"]
+        try "c0ntainer\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
+        let variables = switch origin {
+        case "instance": ["AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint.url]
+        case "container-token": ["AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/container",
+                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN": "c0ntainer"]
+        default: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/container",
+                  "AWS_CONTAINER_AUTHORIZATION_TOKEN": "not-this-one", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": dir.path + "/token"]
+        }
         let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
                               "--trusted-public-key", sourceKey, "--closure", top.path],
                              environment: s3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
         #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
-        // Keys that expire in two minutes are inside the five-minute margin: every request fetches anew.
-        #expect(endpoint.handedOut.count > 1 && Set(endpoint.handedOut) == [origin], "\(endpoint.handedOut)")
+        let kind = origin == "instance" ? "instance" : "container"
+        #expect(Set(endpoint.handedOut) == [kind], "\(endpoint.handedOut)")
+        switch renewal {
+        case .kept: #expect(endpoint.handedOut.count == 1, "\(endpoint.handedOut)")
+        case .renewed: #expect(endpoint.handedOut.count > 1, "\(endpoint.handedOut)")
+        case .failedRenewal:
+            #expect(endpoint.handedOut.count == 1, "\(endpoint.handedOut)")
+            #expect(output.stderr.contains("S3 keys not renewed"), "\(output.stderr)")
+        }
         #expect(try s3.download(into: dir.path + "/downloaded").filter { $0.key.hasSuffix(".narinfo") }.count == all.count)
     }
 
     @Test("no keys anywhere is a configuration error that says where Ferry looked", arguments: [
         (["AWS_EC2_METADATA_DISABLED": "true"], "AWS_EC2_METADATA_DISABLED is set"),
         (["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "connection refused"),
+        // A chosen profile without keys is not replaced by the instance's role.
+        (["AWS_PROFILE": "prod", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "under [prod]"),
     ])
     func noCredentials(variables: [String: String], expected: String) throws {
         let (top, _) = try NixStore.closure.get()
@@ -280,6 +301,7 @@ struct MirrorToS3Tests {
                              environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
         #expect(output.status == 2, "\(output.stderr)")
         #expect(output.stderr.contains("no S3 credentials: no AWS_ACCESS_KEY_ID") && output.stderr.contains(expected), "\(output.stderr)")
+        #expect(variables["AWS_PROFILE"] == nil || !output.stderr.contains("connection refused"), "\(output.stderr)")
     }
 
     @Test("a wrong secret key is a clear authentication error, and nothing is written")

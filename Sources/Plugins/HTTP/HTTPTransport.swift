@@ -114,7 +114,8 @@ final class HTTPTransport: Sendable {
             ? HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: true) : client
     }
 
-    /// Clients live as long as the process, one per pair of timeouts, and are shared by
+    /// Clients live as long as the process, one per pair of timeouts and way with
+    /// redirects, and are shared by
     /// every cache that uses them: a client must be shut down before it is released, and
     /// a cache that failed half-way through being opened would otherwise release one.
     private static let clients = Mutex<[ClientKey: HTTPClient]>([:])
@@ -194,11 +195,7 @@ final class HTTPTransport: Sendable {
                             reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
-        if let encoding = response.headers.first(name: "Content-Encoding"), encoding.lowercased() != "identity" {
-            throw HTTPError(cache: cache, request: "GET \(url.path)", status: Int(response.status.code),
-                            reason: "it comes with Content-Encoding: \(encoding), which Ferry does not decode"
-                                + " (Nix's narinfo-compression writes such caches)")
-        }
+        try refuseEncoded(response, url)
         return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
     }
 
@@ -215,6 +212,7 @@ final class HTTPTransport: Sendable {
             throw CacheStorageError.notFound(url.path, in: cache)
         }
         try await expectSuccess(response, "GET", url)
+        try refuseEncoded(response, url)
         do {
             for try await buffer in response.body {
                 try await sink(Array(buffer.readableBytesView)[...])
@@ -222,6 +220,15 @@ final class HTTPTransport: Sendable {
         } catch let error as HTTPClientError {
             throw HTTPError(cache: cache, request: "GET \(url.path)", reason: describe(error))
         }
+    }
+
+    /// Throws when a file comes with a `Content-Encoding`: Nix decodes it (S3 caches Nix
+    /// wrote with `narinfo-compression` have them); Ferry does not, and would misread it.
+    private func refuseEncoded(_ response: HTTPClientResponse, _ url: URLParts) throws {
+        guard let encoding = response.headers.first(name: "Content-Encoding"), encoding.lowercased() != "identity" else { return }
+        throw HTTPError(cache: cache, request: "GET \(url.path)", status: Int(response.status.code),
+                        reason: "it comes with Content-Encoding: \(encoding), which Ferry does not decode"
+                            + " (Nix's narinfo-compression writes such caches)")
     }
 
     /// Sends a request whose answer must be a success; returns the body of the answer.

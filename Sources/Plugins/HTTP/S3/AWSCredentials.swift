@@ -15,12 +15,15 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
     var description: String { "access key \(accessKey)" }
 
     /// Fixed keys, or nil when there are none; `looked` says where it looked, for the
-    /// error. `profile` nil means `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
-    static func find(profile: String?, environment: AWSEnvironment) -> (found: AWSCredentials?, looked: String) {
+    /// error, and `profileChosen` whether the profile was named rather than `default`.
+    /// `profile` nil means `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
+    static func find(profile: String?, environment: AWSEnvironment)
+        -> (found: AWSCredentials?, looked: String, profileChosen: Bool) {
         if profile == nil, let key = environment["AWS_ACCESS_KEY_ID"], let secret = environment["AWS_SECRET_ACCESS_KEY"] {
-            return (AWSCredentials(accessKey: key, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"]), "")
+            return (AWSCredentials(accessKey: key, secretKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"]), "", false)
         }
-        let name = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"] ?? "default"
+        let chosen = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
+        let name = chosen ?? "default"
         let home = environment["HOME"] ?? NSHomeDirectory()
         let files = [environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials",
                      environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"]
@@ -28,10 +31,10 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                   let section = parse(ini: text)[name],
                   let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { continue }
-            return (AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"]), "")
+            return (AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"]), "", chosen != nil)
         }
         return (nil, "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, no aws_access_key_id and aws_secret_access_key "
-                    + "under [\(name)] in \(files[0]) or \(files[1])")
+                    + "under [\(name)] in \(files[0]) or \(files[1])", chosen != nil)
     }
 
     /// Sections of an INI file, each a table of `key = value`; `#` and `;` start comments.
@@ -54,13 +57,4 @@ struct AWSCredentials: Sendable, CustomStringConvertible {
         }
         return sections
     }
-}
-
-/// The process environment as the AWS tools read it: a variable set to nothing is unset.
-struct AWSEnvironment: Sendable {
-    let variables: [String: String]
-
-    init(_ variables: [String: String] = ProcessInfo.processInfo.environment) { self.variables = variables }
-
-    subscript(name: String) -> String? { variables[name].flatMap { $0.isEmpty ? nil : $0 } }
 }
