@@ -39,6 +39,8 @@ final class FlakyHTTPServer: Sendable {
             def file(self):
                 return os.path.join(root, self.path.lstrip("/").split("?")[0])
             def do_GET(self, head=False):
+                if self.headers.get("Authorization"):
+                    with open(os.path.join(root, ".authorized"), "a") as log: log.write(f"{self.command} {self.path}\n")
                 if self.path.startswith("/elsewhere/"):
                     with open(os.path.join(root, ".elsewhere"), "a") as log: log.write(f"{self.command} {self.path}\n")
                     self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers(); return
@@ -96,6 +98,9 @@ final class FlakyHTTPServer: Sendable {
 
     /// The requests that reached `/elsewhere/…`.
     var elsewhere: [String] { lines(of: ".elsewhere") }
+
+    /// The GET and HEAD requests that carried an `Authorization` header.
+    var authorized: [String] { lines(of: ".authorized") }
 
     private func lines(of log: String) -> [String] {
         ((try? String(contentsOfFile: root + "/" + log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)

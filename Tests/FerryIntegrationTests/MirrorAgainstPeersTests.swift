@@ -87,6 +87,32 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "-r", top.path, "--trusted-public-keys", sourceKey])
     }
 
+    @Test("a cache's bearer token goes to the cache, not to the other host its narinfos point NARs at",
+          Peers.requiring("python3"))
+    func credentialsStayWithTheCache() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
+        let cache = try FlakyHTTPServer.start(root: served, failures: 0, status: 500)
+        defer { cache.stop() }
+        try run(["cp", "-r", served, dir.path + "/nars"])  // a root of its own: each server logs into its root
+        let narHost = try FlakyHTTPServer.start(root: dir.path + "/nars", failures: 0, status: 500)
+        defer { narHost.stop() }
+        for name in try FileManager.default.contentsOfDirectory(atPath: served) where name.hasSuffix(".narinfo") {
+            let file = served + "/" + name
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            try text.replacingOccurrences(of: "URL: nar/", with: "URL: \(narHost.url)/nar/")
+                .write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        try "t0ken\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
+        let output = try run([ferryBinary, "mirror", "--from", "\(cache.url)?bearer-token-file=\(dir.path)/token",
+                              "--to", "file://\(dir.path)/mirror", "--trusted-public-key", sourceKey, "--closure", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        #expect(cache.authorized.contains { $0.hasSuffix(".narinfo") }, "the cache got no token: \(cache.authorized)")
+        #expect(narHost.authorized.isEmpty, "the token went to the NAR host: \(narHost.authorized)")
+    }
+
     @Test("PUTs carry .netrc credentials (by default Nix's $NIX_CONF_DIR/netrc) or a bearer token; without them the server's 401 is the error",
           Peers.requiring("/usr/sbin/nginx"))
     func httpAuthentication() throws {
