@@ -14,6 +14,18 @@ enum NixWrittenCache {
         return (dir + "/cache", try String(contentsOfFile: dir + "/src.pub", encoding: .utf8))
     }
 
+    /// Rewrites the `URL:` of each narinfo in the cache at `path` (sorted by name, with its
+    /// index). The URL is outside the signed fingerprint: the signatures still hold.
+    static func rewriteNarURLs(in path: String, _ rewrite: (_ index: Int, _ url: Substring) -> String) throws {
+        let narInfos = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".narinfo") }.sorted()
+        for (index, name) in narInfos.enumerated() {
+            let file = path + "/" + name
+            let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            try lines.map { $0.hasPrefix("URL: ") ? "URL: " + rewrite(index, $0.dropFirst(5)) : String($0) }
+                .joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        }
+    }
+
     /// A copy of the cache in `dir`, for a test that changes or serves it; and its key.
     static func copy(into dir: TemporaryDirectory) throws -> (path: String, publicKey: String) {
         let (source, key) = try made.get()
@@ -67,17 +79,8 @@ struct MirrorAgainstPeersTests {
         let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
         let nginx = try Nginx.start(serving: served)
         defer { nginx.stop() }
-        // The URL is outside the signed fingerprint: rewriting it keeps the signatures.
-        let narInfos = try FileManager.default.contentsOfDirectory(atPath: served).filter { $0.hasSuffix(".narinfo") }.sorted()
-        for (index, name) in narInfos.enumerated() {
-            let file = served + "/" + name
-            let text = try String(contentsOfFile: file, encoding: .utf8)
-            let rewritten = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-                guard line.hasPrefix("URL: ") else { return String(line) }
-                let url = line.dropFirst(5)
-                return index % 2 == 0 ? "URL: \(url)?x=1" : "URL: http://127.0.0.1:\(nginx.readPort)/\(url)"
-            }.joined(separator: "\n")
-            try rewritten.write(toFile: file, atomically: true, encoding: .utf8)
+        try NixWrittenCache.rewriteNarURLs(in: served) { index, url in
+            index % 2 == 0 ? "\(url)?x=1" : "http://127.0.0.1:\(nginx.readPort)/\(url)"
         }
         let cache = dir.path + "/mirror"
         let output = try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)?priority=30&want-mass-query=true",
@@ -99,12 +102,7 @@ struct MirrorAgainstPeersTests {
         try run(["cp", "-r", served, dir.path + "/nars"])  // a root of its own: each server logs into its root
         let narHost = try FlakyHTTPServer.start(root: dir.path + "/nars", failures: 0, status: 500)
         defer { narHost.stop() }
-        for name in try FileManager.default.contentsOfDirectory(atPath: served) where name.hasSuffix(".narinfo") {
-            let file = served + "/" + name
-            let text = try String(contentsOfFile: file, encoding: .utf8)
-            try text.replacingOccurrences(of: "URL: nar/", with: "URL: \(narHost.url)/nar/")
-                .write(toFile: file, atomically: true, encoding: .utf8)
-        }
+        try NixWrittenCache.rewriteNarURLs(in: served) { _, url in "\(narHost.url)/\(url)" }
         try "t0ken\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
         let output = try run([ferryBinary, "mirror", "--from", "\(cache.url)?bearer-token-file=\(dir.path)/token",
                               "--to", "file://\(dir.path)/mirror", "--trusted-public-key", sourceKey, "--closure", top.path])
