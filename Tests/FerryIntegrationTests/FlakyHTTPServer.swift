@@ -14,7 +14,7 @@ final class FlakyHTTPServer: Sendable {
     static let script = #"""
         import http.server, lzma, os, sys, threading
         root, port, failures, status, retry_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-        failing, encode_narinfos = sys.argv[6].split(","), sys.argv[7] == "xz"
+        failing, narinfo_encoding = sys.argv[6].split(","), sys.argv[7]
         seen, lock = {}, threading.Lock()
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -49,10 +49,10 @@ final class FlakyHTTPServer: Sendable {
                 if not os.path.isfile(path):
                     self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers(); return
                 data = open(path, "rb").read()
-                encoded = encode_narinfos and path.endswith(".narinfo")
-                if encoded: data = lzma.compress(data)
+                encoded = narinfo_encoding != "-" and path.endswith(".narinfo")
+                if encoded and narinfo_encoding == "xz": data = lzma.compress(data)
                 self.send_response(200); self.send_header("Content-Length", str(len(data)))
-                if encoded: self.send_header("Content-Encoding", "xz")
+                if encoded: self.send_header("Content-Encoding", narinfo_encoding)
                 self.end_headers()
                 if not head: self.wfile.write(data)
             def do_HEAD(self): self.do_GET(head=True)
@@ -73,14 +73,15 @@ final class FlakyHTTPServer: Sendable {
     /// Serves `root` (created if missing), failing each request that starts with one of
     /// `failing` (`PUT /nar/`; all by default) `failures` times first; `retryAfter` in
     /// seconds, or nil for no header. A 3xx status points to `/elsewhere/…`, which answers
-    /// any GET or PUT with success. `xzNarInfos` serves narinfos as S3 does those Nix wrote
-    /// with `narinfo-compression=xz`: compressed, with `Content-Encoding: xz`.
+    /// any GET or PUT with success. `narInfoEncoding` "xz" serves narinfos as S3 does those
+    /// Nix wrote with `narinfo-compression=xz`: compressed, with `Content-Encoding: xz`; any
+    /// other name is only sent as the header.
     static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil,
-                      failing: [String] = [""], xzNarInfos: Bool = false) throws -> FlakyHTTPServer {
+                      failing: [String] = [""], narInfoEncoding: String? = nil) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let port = try freePort()
         let process = try startServer(["python3", "-c", script, root, String(port), String(failures), String(status),
-                                       retryAfter.map(String.init) ?? "-", failing.joined(separator: ","), xzNarInfos ? "xz" : "-"],
+                                       retryAfter.map(String.init) ?? "-", failing.joined(separator: ","), narInfoEncoding ?? "-"],
                                       on: port)
         return FlakyHTTPServer(port: port, root: root, process: process)
     }

@@ -13,6 +13,9 @@ public final class BinaryCacheSource: CompressedNarSource {
     /// Narinfo requests in flight at once.
     private let width: Int
     private let narInfos = NarInfoCache()
+    /// Encoded narinfos are decoded one at a time: a decoder takes its window (8 MiB for
+    /// xz at Nix's preset) outside the memory budget, and narinfos are fetched by the dozen.
+    private let decoding = MemoryLimiter(budget: 1, warnAfter: nil, logger: .init(label: "ferry.narinfo-decoding"))
 
     public var description: String { storage.description }
     public var requiresSignatures: Bool { true }
@@ -44,16 +47,42 @@ public final class BinaryCacheSource: CompressedNarSource {
     public func narInfo(_ path: StorePath) async throws -> NarInfo? {
         if let known = narInfos.lookup(path) { return known }  // nil inside: known to be absent
         let key = NarInfo.key(for: path)
-        guard let bytes = try await storage.read(key) else {
+        guard let file = try await storage.readEncoded(key) else {
             narInfos.store(path, nil)
             return nil
         }
+        let bytes = try await decoded(file, key: key)
         let narInfo = try NarInfo(parsing: String(decoding: bytes, as: UTF8.self), source: storage.location(of: key))
         guard narInfo.info.path == path else {
             throw CacheStorageError(cache: description, key: key, "it describes \(narInfo.info.path), not \(path)")
         }
         narInfos.store(path, narInfo)
         return narInfo
+    }
+
+    /// A narinfo's bytes, decoded by the codec its `Content-Encoding` names, at most as
+    /// long as a small file may be.
+    private func decoded(_ file: EncodedFile, key: String) async throws -> [UInt8] {
+        guard let encoding = file.encoding else { return file.bytes }
+        guard let codec = decoders[encoding] else {
+            throw CacheStorageError(cache: description, key: key,
+                                    "comes with Content-Encoding: \(encoding), which Ferry cannot decode (it decodes \(decoders.keys.sorted().joined(separator: ", ")))")
+        }
+        return try await decoding.withReservation(1, for: key) { _ in
+            let limit = 16 << 20
+            let output = Mutex<[UInt8]>([])
+            let decoder = try codec.makeDecompressor(writingTo: ClosureSink { chunk in
+                try output.withLock { bytes in
+                    guard bytes.count + chunk.count <= limit else {
+                        throw CacheStorageError(cache: self.description, key: key, "decodes to more than \(limit >> 20) MiB")
+                    }
+                    bytes += chunk
+                }
+            })!
+            try await decoder.write(file.bytes[...])
+            try await decoder.finish()
+            return output.withLock { $0 }
+        }
     }
 
     public func closure(of paths: [StorePath]) async throws -> Set<StorePath> {

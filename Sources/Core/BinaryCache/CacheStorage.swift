@@ -10,6 +10,9 @@ public protocol CacheStorage: Sendable {
     /// and 403 both mean absent, as in Nix: S3 answers 403 for a missing key of an
     /// unlistable bucket).
     func read(_ key: String) async throws -> [UInt8]?
+    /// `read`, for a file a server may send encoded: its bytes as they came, and the
+    /// `Content-Encoding` they are in (S3 caches Nix wrote with `narinfo-compression`).
+    func readEncoded(_ key: String) async throws -> EncodedFile?
     func exists(_ key: String) async throws -> Bool
     /// Streams a file in order; throws `CacheStorageError.notFound` when it is absent.
     /// `key` is a narinfo's URL as written, which Nix lets be absolute or carry a query.
@@ -36,7 +39,24 @@ public protocol CacheStorage: Sendable {
     func close() async
 }
 
+/// A small file as a server sent it.
+public struct EncodedFile: Sendable {
+    public var bytes: [UInt8]
+    /// The `Content-Encoding`, nil for none.
+    public var encoding: String?
+
+    public init(bytes: [UInt8], encoding: String?) {
+        self.bytes = bytes
+        self.encoding = encoding
+    }
+}
+
 extension CacheStorage {
+    /// A folder holds files as they are.
+    public func readEncoded(_ key: String) async throws -> EncodedFile? {
+        try await read(key).map { EncodedFile(bytes: $0, encoding: nil) }
+    }
+
     /// `key`'s place in the cache, for messages: `https://cache.example.org/x.narinfo`.
     public func location(of key: String) -> String {
         (description.hasSuffix("/") ? String(description.dropLast()) : description) + "/" + key

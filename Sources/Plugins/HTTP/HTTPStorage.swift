@@ -27,6 +27,8 @@ final class HTTPStorage: CacheStorage {
 
     func read(_ key: String) async throws -> [UInt8]? { try await transport.read(base.appending(key: key)) }
 
+    func readEncoded(_ key: String) async throws -> EncodedFile? { try await transport.readEncoded(base.appending(key: key)) }
+
     func exists(_ key: String) async throws -> Bool { try await transport.exists(base.appending(key: key)) }
 
     func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {

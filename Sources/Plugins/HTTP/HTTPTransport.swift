@@ -186,6 +186,13 @@ final class HTTPTransport: Sendable {
     /// for a missing key of an unlistable bucket), but a 403 whose body says the
     /// signature or key is wrong must not pass for an empty cache.
     func read(_ url: URLParts) async throws -> [UInt8]? {
+        guard let file = try await readEncoded(url) else { return nil }
+        guard file.encoding == nil else { throw encodedFile(file.encoding!, url) }
+        return file.bytes
+    }
+
+    /// `read`, keeping a `Content-Encoding` for the caller to decode.
+    func readEncoded(_ url: URLParts) async throws -> EncodedFile? {
         let response = try await send(.GET, url)
         if response.status == .notFound { return nil }
         if response.status == .forbidden {
@@ -195,8 +202,9 @@ final class HTTPTransport: Sendable {
                             reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
-        try refuseEncoded(response, url)
-        return Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit))
+        let encoding = response.headers.first(name: "Content-Encoding").flatMap { $0.lowercased() == "identity" ? nil : $0 }
+        return EncodedFile(bytes: Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit)),
+                           encoding: encoding)
     }
 
     func exists(_ url: URLParts) async throws -> Bool {
@@ -222,13 +230,16 @@ final class HTTPTransport: Sendable {
         }
     }
 
-    /// Throws when a file comes with a `Content-Encoding`: Nix decodes it (S3 caches Nix
-    /// wrote with `narinfo-compression` have them); Ferry does not, and would misread it.
+    /// Throws when a file comes with a `Content-Encoding`, except where the caller decodes
+    /// it (narinfos): Nix never encodes NARs or `nix-cache-info`, and Ferry would misread one.
     private func refuseEncoded(_ response: HTTPClientResponse, _ url: URLParts) throws {
         guard let encoding = response.headers.first(name: "Content-Encoding"), encoding.lowercased() != "identity" else { return }
-        throw HTTPError(cache: cache, request: "GET \(url.path)", status: Int(response.status.code),
-                        reason: "it comes with Content-Encoding: \(encoding), which Ferry does not decode"
-                            + " (Nix's narinfo-compression writes such caches)")
+        throw encodedFile(encoding, url)
+    }
+
+    private func encodedFile(_ encoding: String, _ url: URLParts) -> HTTPError {
+        HTTPError(cache: cache, request: "GET \(url.path)", status: 200,
+                  reason: "it comes with Content-Encoding: \(encoding), which Ferry decodes only for narinfos")
     }
 
     /// Sends a request whose answer must be a success; returns the body of the answer.

@@ -46,6 +46,8 @@ final class S3Storage: CacheStorage {
 
     func read(_ key: String) async throws -> [UInt8]? { try await transport.read(url(key)) }
 
+    func readEncoded(_ key: String) async throws -> EncodedFile? { try await transport.readEncoded(url(key)) }
+
     func exists(_ key: String) async throws -> Bool { try await transport.exists(url(key)) }
 
     func download(_ key: String, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
