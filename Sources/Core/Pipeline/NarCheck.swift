@@ -13,8 +13,8 @@ struct NarCheck {
     init(expected: PathInfo, buildListing: Bool) {
         self.expected = expected
         parser = buildListing ? NarParser() : nil
-        if let text = expected.contentAddress, let address = try? ContentAddress(parsing: text) {
-            if address.method == .recursive && address.hash.algorithm == .sha256 {
+        if let address = expected.checkableContentAddress {
+            if address.isNarHash {
                 narAddress = address.hash
             } else {
                 contentAddress = ContentAddressCheck(address, of: expected.path)

@@ -18,6 +18,9 @@ public struct ContentAddress: Hashable, Sendable {
     public let method: Method
     public let hash: Hash
 
+    /// `fixed:r:sha256:`: the SHA-256 of the NAR, which is what a NarHash is.
+    public var isNarHash: Bool { method == .recursive && hash.algorithm == .sha256 }
+
     public init(parsing text: String) throws(ContentAddressError) {
         var rest = Substring(text)
         guard let colon = rest.firstIndex(of: ":") else {
