@@ -189,9 +189,9 @@ struct TransferSettingsTests {
           arguments: [("https", "cache.example.org", true), ("https", "elsewhere.example.org", false),
                       ("http", "cache.example.org", false), ("https", "cache.example.org:8443", false)])
     func credentialsStayHome(scheme: String, authority: String, sent: Bool) async throws {
-        for authorizer in [HTTPAuthorizer(bearerToken: "t0ken", netrc: nil, origin: ("https", "cache.example.org")),
-                           HTTPAuthorizer(bearerToken: nil, netrc: .init(login: "alice", password: "s3cret"),
-                                          origin: ("https", "cache.example.org"))] {
+        let cache = URLParts(scheme: "https", authority: "cache.example.org", path: "/")
+        for authorizer in [HTTPAuthorizer(bearerToken: "t0ken", netrc: nil, origin: cache),
+                           HTTPAuthorizer(bearerToken: nil, netrc: .init(login: "alice", password: "s3cret"), origin: cache)] {
             var request = HTTPClientRequest(url: "\(scheme)://\(authority)/nar/x.nar.xz")
             try await authorizer.authorize(&request, url: URLParts(scheme: scheme, authority: authority, path: "/nar/x.nar.xz"),
                                      payloadSHA256: "")

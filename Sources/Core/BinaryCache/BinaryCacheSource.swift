@@ -64,12 +64,9 @@ public final class BinaryCacheSource: CompressedNarSource {
     /// long as a small file may be.
     private func decoded(_ file: EncodedFile, key: String) async throws -> [UInt8] {
         guard let encoding = file.encoding else { return file.bytes }
-        guard let codec = decoders[encoding] else {
-            throw CacheStorageError(cache: description, key: key,
-                                    "comes with Content-Encoding: \(encoding), which Ferry cannot decode (it decodes \(decoders.keys.sorted().joined(separator: ", ")))")
-        }
+        let codec = try decoder(for: encoding, key: key, what: "comes with Content-Encoding: \(encoding)")
         return try await decoding.withReservation(1, for: key) { _ in
-            let limit = 16 << 20
+            let limit = EncodedFile.sizeLimit
             let output = Mutex<[UInt8]>([])
             let decoder = try codec.makeDecompressor(writingTo: ClosureSink { chunk in
                 try output.withLock { bytes in
@@ -83,6 +80,16 @@ public final class BinaryCacheSource: CompressedNarSource {
             try await decoder.finish()
             return output.withLock { $0 }
         }
+    }
+
+    /// The codec that decodes `compression`, or an error saying `key` `what`, and which
+    /// ones Ferry has.
+    private func decoder(for compression: String, key: String, what: String) throws -> any Codec {
+        guard let codec = decoders[compression] else {
+            throw CacheStorageError(cache: description, key: key,
+                                    "\(what), which Ferry cannot decode (it decodes \(decoders.keys.sorted().joined(separator: ", ")))")
+        }
+        return codec
     }
 
     public func closure(of paths: [StorePath]) async throws -> Set<StorePath> {
@@ -115,10 +122,7 @@ public final class BinaryCacheSource: CompressedNarSource {
 
     public func streamNar(of info: PathInfo, into sink: @escaping (ArraySlice<UInt8>) async throws -> Void) async throws {
         let narInfo = try await required(info.path)
-        guard let codec = decoders[narInfo.compression] else {
-            throw CacheStorageError(cache: description, key: narInfo.url,
-                                    "Ferry cannot decompress '\(narInfo.compression)' (it reads \(decoders.keys.sorted().joined(separator: ", ")))")
-        }
+        let codec = try decoder(for: narInfo.compression, key: narInfo.url, what: "is compressed with '\(narInfo.compression)'")
         let decoder = try codec.makeDecompressor(writingTo: ClosureSink(sink))!
         try await download(narInfo) { try await decoder.write($0) }
         try await decoder.finish()

@@ -41,6 +41,9 @@ public protocol CacheStorage: Sendable {
 
 /// A small file as a server sent it.
 public struct EncodedFile: Sendable {
+    /// The longest a small file (a narinfo) may be, encoded or decoded.
+    public static let sizeLimit = 16 << 20
+
     public var bytes: [UInt8]
     /// The `Content-Encoding`, nil for none.
     public var encoding: String?

@@ -45,7 +45,7 @@ public struct NarInfo: Hashable, Sendable {
                 switch line.key {
                 case "StorePath": path = try StorePath(value, storeDir: storeDir)
                 case "URL": url = value
-                case "Compression": compression = value
+                case "Compression": compression = value.isEmpty ? nil : value
                 case "FileHash": fileHash = try Hash(parsing: value)
                 case "FileSize":
                     guard let n = UInt64(value) else { throw fail("FileSize is not a number") }
@@ -87,7 +87,7 @@ public struct NarInfo: Hashable, Sendable {
         }
         self.init(info: PathInfo(path: path, deriver: deriver, narHash: narHash, narSize: narSize,
                                  references: references, signatures: signatures, contentAddress: ca),
-                  url: url, compression: compression.flatMap { $0.isEmpty ? nil : $0 } ?? "bzip2", fileHash: fileHash, fileSize: fileSize,
+                  url: url, compression: compression ?? "bzip2", fileHash: fileHash, fileSize: fileSize,
                   system: system)
     }
 

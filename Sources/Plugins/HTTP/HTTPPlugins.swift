@@ -46,7 +46,7 @@ public enum HTTPCache {
         let text = try settings.required("url", "which server? (https://host/prefix)")
         let url = try StoreURL(parsing: text)
         guard ["http", "https"].contains(url.scheme), let host = url.host else {
-            throw ConfigError(settings.location, key: "url", "expected http(s)://host[:port]/prefix, found '\(text)'")
+            throw settings.error("url", "expected http(s)://host[:port]/prefix, found '\(text)'")
         }
         let authority = host + (url.port.map { ":\($0)" } ?? "")
         let base = URLParts(scheme: url.scheme, authority: authority,
@@ -60,14 +60,13 @@ public enum HTTPCache {
     private static func authorizer(_ settings: PluginSettings, host: String, origin: URLParts) throws(ConfigError) -> HTTPAuthorizer {
         if let file = try settings.path("bearer-token-file") {
             guard let token = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw ConfigError(settings.location, key: "bearer-token-file", "cannot read \(file)")
+                throw settings.error("bearer-token-file", "cannot read \(file)")
             }
-            return HTTPAuthorizer(bearerToken: token.trimmingCharacters(in: .whitespacesAndNewlines), netrc: nil,
-                                  origin: (origin.scheme, origin.authority))
+            return HTTPAuthorizer(bearerToken: token.trimmingCharacters(in: .whitespacesAndNewlines), netrc: nil, origin: origin)
         }
         let netrcFile = try settings.path("netrc-file") ?? Netrc.defaultFile
         let netrc = (try? String(contentsOfFile: netrcFile, encoding: .utf8)).map(Netrc.init(parsing:))
-        return HTTPAuthorizer(bearerToken: nil, netrc: netrc?.entry(for: host), origin: (origin.scheme, origin.authority))
+        return HTTPAuthorizer(bearerToken: nil, netrc: netrc?.entry(for: host), origin: origin)
     }
 }
 

@@ -64,7 +64,8 @@ final class HTTPStorage: CacheStorage {
 struct HTTPAuthorizer: RequestAuthorizer {
     let bearerToken: String?
     let netrc: Netrc.Entry?
-    let origin: (scheme: String, authority: String)
+    /// The cache's URL; only its scheme and authority count.
+    let origin: URLParts
 
     func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) async throws {
         guard url.scheme == origin.scheme && url.authority == origin.authority else { return }

@@ -100,8 +100,6 @@ final class HTTPTransport: Sendable {
     let logger: Logger
     /// The name for messages: `https://cache.example.org`, `s3://bucket`.
     let cache: String
-    /// The longest a small file (a narinfo) may be.
-    static let smallFileLimit = 16 << 20
 
     init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
          retry: RetryPolicy, logger: Logger, followReadRedirects: Bool) {
@@ -202,9 +200,8 @@ final class HTTPTransport: Sendable {
                             reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
-        let encoding = response.headers.first(name: "Content-Encoding").flatMap { $0.lowercased() == "identity" ? nil : $0 }
-        return EncodedFile(bytes: Array(buffer: try await response.body.collect(upTo: HTTPTransport.smallFileLimit)),
-                           encoding: encoding)
+        return EncodedFile(bytes: Array(buffer: try await response.body.collect(upTo: EncodedFile.sizeLimit)),
+                           encoding: contentEncoding(of: response))
     }
 
     func exists(_ url: URLParts) async throws -> Bool {
@@ -233,8 +230,12 @@ final class HTTPTransport: Sendable {
     /// Throws when a file comes with a `Content-Encoding`, except where the caller decodes
     /// it (narinfos): Nix never encodes NARs or `nix-cache-info`, and Ferry would misread one.
     private func refuseEncoded(_ response: HTTPClientResponse, _ url: URLParts) throws {
-        guard let encoding = response.headers.first(name: "Content-Encoding"), encoding.lowercased() != "identity" else { return }
-        throw encodedFile(encoding, url)
+        if let encoding = contentEncoding(of: response) { throw encodedFile(encoding, url) }
+    }
+
+    /// The response's `Content-Encoding`, nil for none (or `identity`).
+    private func contentEncoding(of response: HTTPClientResponse) -> String? {
+        response.headers.first(name: "Content-Encoding").flatMap { $0.lowercased() == "identity" ? nil : $0 }
     }
 
     private func encodedFile(_ encoding: String, _ url: URLParts) -> HTTPError {
