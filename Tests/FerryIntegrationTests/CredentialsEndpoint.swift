@@ -17,10 +17,10 @@ final class CredentialsEndpoint: Sendable {
     private let process: ChildProcess
 
     static let script = #"""
-        import datetime, http.server, json, sys
+        import datetime, http.server, json, sys, threading
         port, key, secret, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
         minutes, fail_after_first = int(sys.argv[5]), sys.argv[6] == "fail"
-        handed = []
+        handed, lock = [], threading.Lock()
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def log_message(self, *args): pass
@@ -29,9 +29,12 @@ final class CredentialsEndpoint: Sendable {
                 self.send_response(status); self.send_header("Content-Length", str(len(data))); self.end_headers()
                 self.wfile.write(data)
             def keys(self, kind):
-                if fail_after_first and handed: return self.reply(500)
-                handed.append(kind)
-                with open(log, "a") as f: f.write(kind + "\n")
+                with lock:
+                    refused = fail_after_first and bool(handed)
+                    if not refused:
+                        handed.append(kind)
+                        with open(log, "a") as f: f.write(kind + "\n")
+                if refused: return self.reply(500)
                 expiry = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=minutes)
                 self.reply(200, json.dumps({"AccessKeyId": key, "SecretAccessKey": secret, "Token": "",
                                             "Expiration": expiry.strftime("%Y-%m-%dT%H:%M:%S.000Z")}))
@@ -67,9 +70,7 @@ final class CredentialsEndpoint: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// Which endpoint handed out keys, once per time.
-    var handedOut: [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    var handedOut: [String] { logLines(atPath: log) }
 
     func stop() { process.kill(SIGKILL) }
 }

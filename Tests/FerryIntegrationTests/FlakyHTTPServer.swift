@@ -3,9 +3,11 @@ import FerryTestSupport
 import Foundation
 
 /// A small HTTP server (Python's http.server) that serves a folder for GET, HEAD and PUT
-/// and answers the first `failures` requests for each method and path with `status`
-/// (and `Retry-After`, when given) before behaving: a cache or CDN having a bad moment.
-/// It counts what it failed, so tests can see that retries happened.
+/// and answers the first `failures` requests for each method and path (those `failing`
+/// names) with `status` (and `Retry-After`, when given) before behaving: a cache or CDN
+/// having a bad moment. It logs into its root what it failed, what reached `/elsewhere/`
+/// (where its 3xx answers point) and which reads carried credentials, so tests can see
+/// retries, followed redirects and leaked tokens; it can also serve narinfos encoded.
 final class FlakyHTTPServer: Sendable {
     let port: Int
     let root: String
@@ -76,7 +78,7 @@ final class FlakyHTTPServer: Sendable {
     /// any GET or PUT with success. `narInfoEncoding` "xz" serves narinfos as S3 does those
     /// Nix wrote with `narinfo-compression=xz`: compressed, with `Content-Encoding: xz`; any
     /// other name is only sent as the header.
-    static func start(root: String, failures: Int, status: Int, retryAfter: Int? = nil,
+    static func start(root: String, failures: Int = 0, status: Int = 500, retryAfter: Int? = nil,
                       failing: [String] = [""], narInfoEncoding: String? = nil) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let port = try freePort()
@@ -95,17 +97,13 @@ final class FlakyHTTPServer: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// The requests it answered with its failure status.
-    var failed: [String] { lines(of: ".failed") }
+    var failed: [String] { logLines(atPath: root + "/.failed") }
 
     /// The requests that reached `/elsewhere/…`.
-    var elsewhere: [String] { lines(of: ".elsewhere") }
+    var elsewhere: [String] { logLines(atPath: root + "/.elsewhere") }
 
     /// The GET and HEAD requests that carried an `Authorization` header.
-    var authorized: [String] { lines(of: ".authorized") }
-
-    private func lines(of log: String) -> [String] {
-        ((try? String(contentsOfFile: root + "/" + log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    var authorized: [String] { logLines(atPath: root + "/.authorized") }
 
     func stop() { process.kill(SIGKILL) }
 }

@@ -116,8 +116,6 @@ final class MotoS3: Sendable {
         nixEnvironment.filter { !$0.key.hasPrefix("AWS_") }.merging(["HOME": home]) { $1 }
     }
 
-    func environmentWithoutKeys(home: String) -> [String: String] { MotoS3.environmentWithoutKeys(home: home) }
-
     /// The environment that gives Ferry (or boto3) the key pair; `secret` overrides the secret.
     func environment(secret: String? = nil) -> [String: String] {
         nixEnvironment.merging(["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secret ?? secretKey,

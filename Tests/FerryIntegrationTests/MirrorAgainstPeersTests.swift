@@ -97,10 +97,13 @@ struct MirrorAgainstPeersTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
-        let cache = try FlakyHTTPServer.start(root: served, failures: 0, status: 500)
+        let cache = try FlakyHTTPServer.start(root: served)
         defer { cache.stop() }
-        try run(["cp", "-r", served, dir.path + "/nars"])  // a root of its own: each server logs into its root
-        let narHost = try FlakyHTTPServer.start(root: dir.path + "/nars", failures: 0, status: 500)
+        // The NARs move to the other host, which logs into a root of its own: a copy that
+        // completes took every NAR from there.
+        try FileManager.default.createDirectory(atPath: dir.path + "/nars", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: served + "/nar", toPath: dir.path + "/nars/nar")
+        let narHost = try FlakyHTTPServer.start(root: dir.path + "/nars")
         defer { narHost.stop() }
         try NixWrittenCache.rewriteNarURLs(in: served) { _, url in "\(narHost.url)/\(url)" }
         try "t0ken\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
@@ -109,6 +112,31 @@ struct MirrorAgainstPeersTests {
         #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
         #expect(cache.authorized.contains { $0.hasSuffix(".narinfo") }, "the cache got no token: \(cache.authorized)")
         #expect(narHost.authorized.isEmpty, "the token went to the NAR host: \(narHost.authorized)")
+    }
+
+    @Test("narinfos sent with Content-Encoding xz (narinfo-compression) are decoded as Nix decodes them; an encoding Ferry lacks is named",
+          Peers.requiring("python3"))
+    func encodedNarInfos() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
+        let server = try FlakyHTTPServer.start(root: served, narInfoEncoding: "xz")
+        defer { server.stop() }
+        // The server is one Nix reads.
+        try run(["nix", "copy", "--from", server.url, "--to", "file://\(dir.path)/by-nix", "--trusted-public-keys", sourceKey, top.path])
+        let output = try run([ferryBinary, "mirror", "--from", server.url, "--to", "file://\(dir.path)/mirror",
+                              "--trusted-public-key", sourceKey, "--closure", top.path])
+        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/mirror", "-r", top.path, "--trusted-public-keys", sourceKey])
+
+        let brotli = try FlakyHTTPServer.start(root: served, narInfoEncoding: "br")
+        defer { brotli.stop() }
+        let refused = try run([ferryBinary, "mirror", "--from", brotli.url, "--to", "file://\(dir.path)/mirror-br",
+                               "--trusted-public-key", sourceKey, top.path], check: false)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("Content-Encoding: br, which Ferry cannot decode"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("retrying"), "\(refused.stderr)")
     }
 
     @Test("PUTs carry .netrc credentials (by default Nix's $NIX_CONF_DIR/netrc) or a bearer token; without them the server's 401 is the error",
@@ -295,7 +323,7 @@ struct MirrorToS3Tests {
         }
         let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
                               "--trusted-public-key", sourceKey, "--closure", top.path],
-                             environment: s3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
+                             environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
         #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
         let kind = origin == "instance" ? "instance" : "container"
         #expect(Set(endpoint.handedOut) == [kind], "\(endpoint.handedOut)")
@@ -307,25 +335,6 @@ struct MirrorToS3Tests {
             #expect(output.stderr.contains("S3 keys not renewed"), "\(output.stderr)")
         }
         #expect(try s3.download(into: dir.path + "/downloaded").filter { $0.key.hasSuffix(".narinfo") }.count == all.count)
-    }
-
-    @Test("no keys anywhere is a configuration error that says where Ferry looked", arguments: [
-        (["AWS_EC2_METADATA_DISABLED": "true"], "AWS_EC2_METADATA_DISABLED is set"),
-        (["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "connection refused"),
-        // A chosen profile without keys is not replaced by the instance's role.
-        (["AWS_PROFILE": "prod", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "under [prod]"),
-    ])
-    func noCredentials(variables: [String: String], expected: String) throws {
-        let (top, _) = try NixStore.closure.get()
-        let (source, sourceKey) = try NixWrittenCache.made.get()
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "s3://b?endpoint=127.0.0.1:1&scheme=http",
-                              "--trusted-public-key", sourceKey, top.path],
-                             environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
-        #expect(output.status == 2, "\(output.stderr)")
-        #expect(output.stderr.contains("no S3 credentials: no AWS_ACCESS_KEY_ID") && output.stderr.contains(expected), "\(output.stderr)")
-        #expect(variables["AWS_PROFILE"] == nil || !output.stderr.contains("connection refused"), "\(output.stderr)")
     }
 
     @Test("a wrong secret key is a clear authentication error, and nothing is written")
@@ -367,5 +376,27 @@ struct MirrorToS3Tests {
         let size = try FileManager.default.attributesOfItem(atPath: "\(copy)/nar/\(nars[0])")[.size] as? Int
         let narSize = try NixStore.dump(big.path).count
         #expect(size == narSize)
+    }
+}
+
+@Suite("S3 stores without keys", Peers.nix)
+struct S3WithoutKeysTests {
+    @Test("no keys anywhere is a configuration error that says where Ferry looked", arguments: [
+        (["AWS_EC2_METADATA_DISABLED": "true"], "AWS_EC2_METADATA_DISABLED is set"),
+        (["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "connection refused"),
+        // A chosen profile without keys is not replaced by the instance's role.
+        (["AWS_PROFILE": "prod", "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"], "under [prod]"),
+    ])
+    func noCredentials(variables: [String: String], expected: String) throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "s3://b?endpoint=127.0.0.1:1&scheme=http",
+                              "--trusted-public-key", sourceKey, top.path],
+                             environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
+        #expect(output.status == 2, "\(output.stderr)")
+        #expect(output.stderr.contains("no S3 credentials: no AWS_ACCESS_KEY_ID") && output.stderr.contains(expected), "\(output.stderr)")
+        #expect(variables["AWS_PROFILE"] == nil || !output.stderr.contains("connection refused"), "\(output.stderr)")
     }
 }

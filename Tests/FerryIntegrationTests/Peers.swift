@@ -82,3 +82,8 @@ func startServer(_ arguments: [String], on port: Int, environment: [String: Stri
     }
     return process
 }
+
+/// The lines a stand-in server logged to `path`; none when it logged nothing.
+func logLines(atPath path: String) -> [String] {
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+}

@@ -79,32 +79,8 @@ struct RetryTests {
         defer { server.stop() }
         let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retry-delay", "10ms", top.path], check: false)
         #expect(output.status == 1, "\(output.stderr)")
-        #expect(output.stderr.contains("\(status)") && output.stderr.contains("it points to /elsewhere/"), "\(output.stderr)")
+        #expect(output.stderr.contains(": \(status) ") && output.stderr.contains("it points to /elsewhere/"), "\(output.stderr)")
         #expect(server.elsewhere.isEmpty, "a redirected upload was followed: \(server.elsewhere)")
-    }
-
-    @Test("narinfos sent with Content-Encoding xz (narinfo-compression) are decoded as Nix decodes them; an encoding Ferry lacks is named")
-    func encodedNarInfos() throws {
-        let (top, all) = try NixStore.closure.get()
-        let dir = try TemporaryDirectory()
-        defer { dir.remove() }
-        let (served, sourceKey) = try NixWrittenCache.copy(into: dir)
-        let server = try FlakyHTTPServer.start(root: served, failures: 0, status: 500, narInfoEncoding: "xz")
-        defer { server.stop() }
-        // The server is one Nix reads.
-        try run(["nix", "copy", "--from", server.url, "--to", "file://\(dir.path)/by-nix", "--trusted-public-keys", sourceKey, top.path])
-        let output = try run([ferryBinary, "mirror", "--from", server.url, "--to", "file://\(dir.path)/mirror",
-                              "--trusted-public-key", sourceKey, "--closure", top.path])
-        #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
-        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/mirror", "-r", top.path, "--trusted-public-keys", sourceKey])
-
-        let brotli = try FlakyHTTPServer.start(root: served, failures: 0, status: 500, narInfoEncoding: "br")
-        defer { brotli.stop() }
-        let refused = try run([ferryBinary, "mirror", "--from", brotli.url, "--to", "file://\(dir.path)/mirror-br",
-                               "--trusted-public-key", sourceKey, top.path], check: false)
-        #expect(refused.status == 1, "\(refused.stderr)")
-        #expect(refused.stderr.contains("Content-Encoding: br, which Ferry cannot decode"), "\(refused.stderr)")
-        #expect(!refused.stderr.contains("retrying"), "\(refused.stderr)")
     }
 
     @Test("a 4xx other than 408 and 429 is not retried")
