@@ -299,8 +299,8 @@ struct MirrorToS3Tests {
     /// when a renewal fails while they still work.
     enum Renewal: CaseIterable { case kept, renewed, failedRenewal }
 
-    @Test("without fixed keys, the instance role's keys (IMDSv2) or the container's sign; kept while good, renewed five minutes before they expire, kept when renewing fails",
-          arguments: ["instance", "container-token", "container-token-file"], Renewal.allCases)
+    @Test("without fixed keys, the keys of a credential_process, a web identity, the container or the instance role (IMDSv2) sign; kept while good, renewed five minutes before they expire, kept when renewing fails",
+          arguments: ["process", "web-identity", "instance", "container-token", "container-token-file"], Renewal.allCases)
     func expiringCredentials(origin: String, renewal: Renewal) throws {
         let (top, all) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
@@ -314,7 +314,13 @@ struct MirrorToS3Tests {
                                                      failAfterFirst: renewal == .failedRenewal, in: dir)
         defer { endpoint.stop() }
         try "c0ntainer\n".write(toFile: dir.path + "/token", atomically: true, encoding: .utf8)
+        try "w3b-identity\n".write(toFile: dir.path + "/web-token", atomically: true, encoding: .utf8)
+        try "[default]\ncredential_process = \(endpoint.processCommand)\n"
+            .write(toFile: dir.path + "/process-config", atomically: true, encoding: .utf8)
         let variables = switch origin {
+        case "process": ["AWS_CONFIG_FILE": dir.path + "/process-config"]
+        case "web-identity": ["AWS_ROLE_ARN": CredentialsEndpoint.roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": dir.path + "/web-token",
+                              "AWS_ENDPOINT_URL_STS": endpoint.url + "/sts"]
         case "instance": ["AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint.url]
         case "container-token": ["AWS_CONTAINER_CREDENTIALS_FULL_URI": endpoint.url + "/container",
                                  "AWS_CONTAINER_AUTHORIZATION_TOKEN": "c0ntainer"]
@@ -325,7 +331,7 @@ struct MirrorToS3Tests {
                               "--trusted-public-key", sourceKey, "--closure", top.path],
                              environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
         #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
-        let kind = origin == "instance" ? "instance" : "container"
+        let kind = origin.hasPrefix("container") ? "container" : origin
         #expect(Set(endpoint.handedOut) == [kind], "\(endpoint.handedOut)")
         switch renewal {
         case .kept: #expect(endpoint.handedOut.count == 1, "\(endpoint.handedOut)")
@@ -398,5 +404,29 @@ struct S3WithoutKeysTests {
         #expect(output.status == 2, "\(output.stderr)")
         #expect(output.stderr.contains("no S3 credentials: no AWS_ACCESS_KEY_ID") && output.stderr.contains(expected), "\(output.stderr)")
         #expect(variables["AWS_PROFILE"] == nil || !output.stderr.contains("connection refused"), "\(output.stderr)")
+    }
+
+    @Test("a credential_process that fails, or a web identity STS refuses, is a configuration error that quotes them",
+          arguments: ["process", "web-identity"])
+    func keysRefused(origin: String) throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let endpoint = try CredentialsEndpoint.start(accessKey: "AKIA", secretKey: "s", minutes: 60, in: dir)
+        defer { endpoint.stop() }
+        try "[default]\ncredential_process = echo the vault is locked >&2; exit 3\n"
+            .write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
+        try "not-the-token\n".write(toFile: dir.path + "/web-token", atomically: true, encoding: .utf8)
+        let variables = origin == "process" ? ["AWS_CONFIG_FILE": dir.path + "/config"]
+            : ["AWS_ROLE_ARN": CredentialsEndpoint.roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": dir.path + "/web-token",
+               "AWS_ENDPOINT_URL_STS": endpoint.url + "/sts"]
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "s3://b?endpoint=127.0.0.1:1&scheme=http",
+                              "--trusted-public-key", sourceKey, top.path],
+                             environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
+        #expect(output.status == 2, "\(output.stderr)")
+        let expected = origin == "process" ? "exited with status 3: the vault is locked" : "400 Bad Request (InvalidIdentityToken"
+        #expect(output.stderr.contains("no S3 credentials: ") && output.stderr.contains(expected), "\(output.stderr)")
+        #expect(endpoint.handedOut.isEmpty)
     }
 }

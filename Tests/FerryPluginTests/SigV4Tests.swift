@@ -199,30 +199,60 @@ struct TransferSettingsTests {
         }
     }
 
-    @Test("S3 keys come from the variables, else the profile in the credentials file, else in the config file")
+    @Test("S3 keys come from the variables, else the profile's keys in the credentials file, else in the config file, else its credential_process, else a web identity")
     func awsCredentialLookup() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try "[default]\naws_access_key_id = AKIACREDS\naws_secret_access_key = s1\n"
+        try "[default]\naws_access_key_id = AKIACREDS\naws_secret_access_key = s1\n[tool]\ncredential_process = vault --json\n"
             .write(toFile: dir.path + "/credentials", atomically: true, encoding: .utf8)
-        try "[default]\nregion = eu-west-1\n[profile mirror]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = s2\n"
-            .write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
+        try """
+            [default]
+            region = eu-west-1
+            [profile mirror]
+            aws_access_key_id = AKIACONFIG
+            aws_secret_access_key = s2
+            [profile tool]
+            credential_process = not-this-one
+            [profile eks]
+            role_arn = arn:aws:iam::1:role/profile
+            web_identity_token_file = /profile/token
+            role_session_name = mirror
+            region = cn-north-1
+            """.write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
         let files = ["AWS_SHARED_CREDENTIALS_FILE": dir.path + "/credentials", "AWS_CONFIG_FILE": dir.path + "/config"]
-        func key(_ environment: [String: String], profile: String? = nil) -> String? {
-            AWSCredentials.find(profile: profile, environment: AWSEnvironment(environment)).found?.accessKey
+        func source(_ environment: [String: String], profile: String? = nil) -> String? {
+            switch AWSKeySearch(profile: profile, environment: AWSEnvironment(files.merging(environment) { $1 })).source {
+            case .keys(let keys): keys.accessKey
+            case .process(let command): "run \(command)"
+            case .webIdentity(let role, let tokenFile, let sessionName, let sts): "\(role) \(tokenFile) \(sessionName) \(sts)"
+            case nil: nil
+            }
         }
-        #expect(key(files.merging(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"]) { $1 }) == "AKIAENV")
-        #expect(key(files.merging(["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""]) { $1 }) == "AKIACREDS", "empty is unset")
-        #expect(key(files) == "AKIACREDS")
-        #expect(key(files, profile: "mirror") == "AKIACONFIG")
-        #expect(key(files.merging(["AWS_PROFILE": "mirror"]) { $1 }) == "AKIACONFIG")
-        #expect(key(files.merging(["AWS_DEFAULT_PROFILE": "mirror"]) { $1 }) == "AKIACONFIG")
-        let none = AWSCredentials.find(profile: "nobody", environment: AWSEnvironment(files))
-        #expect(none.found == nil && none.looked.contains("[nobody]") && none.looked.contains(dir.path + "/config"), "\(none.looked)")
+        #expect(source(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"]) == "AKIAENV")
+        #expect(source(["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""]) == "AKIACREDS", "empty is unset")
+        #expect(source([:]) == "AKIACREDS")
+        #expect(source([:], profile: "mirror") == "AKIACONFIG")
+        #expect(source(["AWS_PROFILE": "mirror"]) == "AKIACONFIG")
+        #expect(source(["AWS_DEFAULT_PROFILE": "mirror"]) == "AKIACONFIG")
+        // The credentials file wins over the config file.
+        #expect(source(["AWS_PROFILE": "tool"]) == "run vault --json")
+        #expect(source([:], profile: "eks") == "arn:aws:iam::1:role/profile /profile/token mirror https://sts.cn-north-1.amazonaws.com.cn")
+        let variables = ["AWS_ROLE_ARN": "arn:aws:iam::1:role/env", "AWS_WEB_IDENTITY_TOKEN_FILE": "/env/token",
+                         "AWS_ROLE_SESSION_NAME": "ci", "AWS_REGION": "us-west-2"]
+        #expect(source(variables.merging(["AWS_PROFILE": "nobody"]) { $1 })
+                == "arn:aws:iam::1:role/env /env/token ci https://sts.us-west-2.amazonaws.com")
+        #expect(source(variables.merging(["AWS_PROFILE": "eks", "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1"]) { $1 })
+                == "arn:aws:iam::1:role/env /env/token ci http://127.0.0.1:1", "the variables win over the profile")
+        // A profile named in the URL is the only place looked.
+        #expect(source(variables, profile: "nobody") == nil)
+        let none = AWSKeySearch(profile: "nobody", environment: AWSEnvironment(files))
+        #expect(none.source == nil && none.profileChosen, "\(none.looked)")
+        #expect(none.looked.contains("[nobody]") && none.looked.contains(dir.path + "/config"), "\(none.looked)")
+        #expect(AWSKeySearch.stsEndpoint(AWSEnvironment([:]), region: nil) == "https://sts.amazonaws.com")
     }
 
     @Test("~/.aws/credentials: profiles, comments, spaces around =") func awsCredentials() {
-        let sections = AWSCredentials.parse(ini: """
+        let sections = AWSKeySearch.parse(ini: """
             # a comment
             [default]
             aws_access_key_id = AKIADEFAULT

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Where the environment and the AWS profile files say S3 keys come from, looked up in
+/// the order of the AWS SDKs (and so of Nix): the `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables; else the profile's keys, in
+/// its section of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`) or of
+/// `~/.aws/config` (`AWS_CONFIG_FILE`); else its `credential_process`; else a web identity
+/// (`AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`, or the profile's
+/// `web_identity_token_file` and `role_arn`). The profile is `profile`, else `AWS_PROFILE`,
+/// else `AWS_DEFAULT_PROFILE`, else `default`.
+struct AWSKeySearch {
+    enum Source {
+        case keys(AWSCredentials)
+        /// A command that prints keys as JSON.
+        case process(command: String)
+        /// A role to assume with the token in a file, through STS at `sts`.
+        case webIdentity(role: String, tokenFile: String, sessionName: String, sts: String)
+    }
+
+    /// Nil when neither the variables nor the profile name a source.
+    let source: Source?
+    /// Where it looked, for the error when nothing was found.
+    let looked: String
+    /// The profile was named, rather than `default`: then it must be the source (another
+    /// identity, such as the instance's role, is not what was asked for).
+    let profileChosen: Bool
+
+    init(profile: String?, environment: AWSEnvironment) {
+        let chosen = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
+        let name = chosen ?? "default"
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        let files = [environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials",
+                     environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"]
+        // The credentials file wins where both set a key.
+        let section = files.reversed().reduce(into: [String: String]()) { merged, file in
+            let text = try? String(contentsOfFile: file, encoding: .utf8)
+            merged.merge(text.flatMap { Self.parse(ini: $0)[name] } ?? [:]) { $1 }
+        }
+        profileChosen = chosen != nil
+        looked = "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, no aws_access_key_id and aws_secret_access_key, "
+            + "credential_process or web_identity_token_file under [\(name)] in \(files[0]) or \(files[1]), "
+            + "no AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
+        source = Self.source(profile == nil ? environment : AWSEnvironment([:]), section: section, environment: environment)
+    }
+
+    /// The first source: the variables' keys, the profile's keys, its command, a web
+    /// identity from the variables, then from the profile. `variables` is empty when a
+    /// profile was passed by name: then only the profile counts.
+    private static func source(_ variables: AWSEnvironment, section: [String: String],
+                               environment: AWSEnvironment) -> Source? {
+        if let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] {
+            return .keys(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"]))
+        }
+        if let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] {
+            return .keys(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"]))
+        }
+        if let command = section["credential_process"] { return .process(command: command) }
+        let tokenFile = variables["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? section["web_identity_token_file"]
+        let role = variables["AWS_ROLE_ARN"] ?? section["role_arn"]
+        guard let tokenFile, let role else { return nil }
+        let sessionName = environment["AWS_ROLE_SESSION_NAME"] ?? section["role_session_name"]
+            ?? "ferry-\(Int(Date().timeIntervalSince1970))"
+        return .webIdentity(role: role, tokenFile: tokenFile, sessionName: sessionName,
+                            sts: stsEndpoint(environment, region: section["region"]))
+    }
+
+    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the STS of the region
+    /// (`AWS_REGION`, `AWS_DEFAULT_REGION` or the profile's), else the global one.
+    static func stsEndpoint(_ environment: AWSEnvironment, region profileRegion: String?) -> String {
+        if let url = environment["AWS_ENDPOINT_URL_STS"] ?? environment["AWS_ENDPOINT_URL"] { return url }
+        guard let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? profileRegion else {
+            return "https://sts.amazonaws.com"
+        }
+        return "https://sts.\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : "")
+    }
+
+    /// Sections of an INI file, each a table of `key = value`; `#` and `;` start comments.
+    static func parse(ini text: String) -> [String: [String: String]] {
+        var sections: [String: [String: String]] = [:]
+        var current: String?
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                var name = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                if name.hasPrefix("profile ") { name = String(name.dropFirst(8)) }
+                current = name
+                if sections[name] == nil { sections[name] = [:] }
+            } else if let current, let equals = line.firstIndex(of: "=") {
+                let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+                let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                sections[current]![key] = value
+            }
+        }
+        return sections
+    }
+}
