@@ -361,6 +361,27 @@ struct MirrorToS3Tests {
         #expect(try s3.download(into: dir.path + "/downloaded").isEmpty)
     }
 
+    @Test("a multipart upload whose completion was answered but the answer lost is found whole, not failed")
+    func completionAnswerLost() throws {
+        let big = try NixStore.bigPath.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let proxy = try LossyProxy.start(before: s3.port, losing: "POST ?uploadId=", in: dir)
+        defer { proxy.stop() }
+        let url = "s3://\(s3.bucket)?endpoint=127.0.0.1:\(proxy.port)&scheme=http&region=us-east-1"
+            + "&compression=none&multipart-threshold=8MiB&part-size=5MiB"
+        let output = try run([ferryBinary, "copy-closure", "--to", url, "--memory-limit", "32MiB", big.path],
+                             environment: s3.environment(), check: false)
+        #expect(output.status == 0 && output.stderr.contains("1 copied"), "\(output.stderr)")
+        let actions = proxy.actions.map { $0.split(separator: " ").first! }
+        #expect(actions == ["dropped", "refused"] && proxy.actions[0].hasSuffix(" 200"), "\(proxy.actions)")
+        let copy = dir.path + "/downloaded"
+        #expect(try s3.download(into: copy).contains { $0.key.hasPrefix("nar/") && $0.etag.hasSuffix("-10") })
+        try run(["nix", "store", "verify", "--store", "file://\(copy)", "--no-trust", big.path])
+    }
+
     @Test("a NAR above the multipart threshold arrives whole")
     func multipart() throws {
         let big = try NixStore.bigPath.get()

@@ -141,14 +141,19 @@ final class HTTPTransport: Sendable {
 
     /// Sends a request, again after a transient failure; the response is the caller's to
     /// read to its end. Bodies come from memory or a spool, so they can be sent again.
+    /// With `successOnly`, any other answer than 2xx is thrown, as the error of a request
+    /// sent as often as it was.
     func send(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)] = [],
-              body: RequestBody = .empty) async throws -> HTTPClientResponse {
+              body: RequestBody = .empty, successOnly: Bool = false) async throws -> HTTPClientResponse {
         var attempts = 0
         do {
             return try await retry.run({
                 attempts += 1
                 let response = try await sendOnce(method, url, headers: headers, body: body)
-                guard HTTPError.isTransient(status: Int(response.status.code)) else { return response }
+                let status = Int(response.status.code)
+                guard HTTPError.isTransient(status: status) || (successOnly && !(200..<300).contains(status)) else {
+                    return response
+                }
                 throw await failure(response, method.rawValue, url)
             }) { attempt, error, wait in
                 logger.notice("HTTP request failed, trying again", metadata: [
@@ -247,9 +252,7 @@ final class HTTPTransport: Sendable {
     @discardableResult
     func call(_ method: HTTPMethod, _ url: URLParts, headers: [(String, String)] = [],
               body: RequestBody = .empty) async throws -> HTTPClientResponse {
-        let response = try await send(method, url, headers: headers, body: body)
-        try await expectSuccess(response, method.rawValue, url)
-        return response
+        try await send(method, url, headers: headers, body: body, successOnly: true)
     }
 
     /// Throws, with the status and the start of the server's explanation, unless 2xx.

@@ -100,9 +100,19 @@ final class S3Storage: CacheStorage {
                 offset += chunks.length
             }
             let list = parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\($0.etag)</ETag></Part>" }.joined()
-            let completion = try await transport.call(
-                .POST, url(key, query: [("uploadId", uploadID)]), headers: [("Content-Type", "application/xml")],
-                body: .bytes(Array("<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>".utf8)))
+            let completion: HTTPClientResponse
+            do {
+                completion = try await transport.call(
+                    .POST, url(key, query: [("uploadId", uploadID)]), headers: [("Content-Type", "application/xml")],
+                    body: .bytes(Array("<CompleteMultipartUpload>\(list)</CompleteMultipartUpload>".utf8)))
+            } catch let error as HTTPError where error.attempts > 1 && error.status == 404 {
+                // The answer to a completion was lost, so it was sent again, and S3 no longer
+                // knows the upload it completed (NoSuchUpload). Whether the object is there
+                // decides: what goes up in parts is a NAR, whose key is its file hash, so an
+                // object of its size under that key is this one.
+                guard try await storedWhole(key, size: spool.size) else { throw error }
+                return
+            }
             // S3 can answer 200 and still report an error in the body.
             let body = String(buffer: try await completion.body.collect(upTo: 1 << 20))
             if body.contains("<Error>") {
@@ -115,6 +125,12 @@ final class S3Storage: CacheStorage {
             await Task { _ = try? await transport.send(.DELETE, abort) }.value
             throw error
         }
+    }
+
+    /// The object is there with `size` bytes.
+    private func storedWhole(_ key: String, size: UInt64) async throws -> Bool {
+        let response = try await transport.send(.HEAD, url(key))
+        return response.status == .ok && response.headers.first(name: "Content-Length").flatMap { UInt64($0) } == size
     }
 
     func close() async {}

@@ -1,0 +1,78 @@
+import FerryCore
+import FerryTestSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A proxy on a loopback port in front of another server (moto), passing every request on
+/// unchanged, signature and all, and every answer back, except for requests that `losing`
+/// matches (`METHOD part-of-the-path`): the first answer to each is dropped (the server has
+/// done the work, and the connection closes before the client hears so), and a repeat of
+/// it is answered 404 `NoSuchUpload` without reaching the server, as S3 answers a
+/// completion of an upload it completed already (moto answers 200 again). It logs each
+/// answer it drops and each repeat it refuses.
+final class LossyProxy: Sendable {
+    let port: Int
+    let log: String
+    private let process: ChildProcess
+
+    static let script = #"""
+        import http.client, http.server, socket, sys, threading
+        port, upstream, losing, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(" ", 1), sys.argv[4]
+        dropped, lock = set(), threading.Lock()
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                matches = self.command == losing[0] and losing[1] in self.path
+                with lock:
+                    repeat = matches and self.path in dropped
+                if repeat:
+                    with open(log, "a") as f: f.write(f"refused {self.command} {self.path}\n")
+                    error = b"<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>"
+                    self.send_response(404); self.send_header("Content-Length", str(len(error))); self.end_headers()
+                    return self.wfile.write(error)
+                server = http.client.HTTPConnection("127.0.0.1", upstream)
+                server.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+                answer = server.getresponse()
+                data = answer.read()
+                with lock:
+                    lose = matches and self.path not in dropped
+                    if lose:
+                        dropped.add(self.path)
+                        with open(log, "a") as f: f.write(f"dropped {self.command} {self.path} {answer.status}\n")
+                if lose:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.send_response(answer.status)
+                headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("transfer-encoding", "connection")]
+                for k, v in headers: self.send_header(k, v)
+                if not any(k.lower() == "content-length" for k, _ in headers): self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD": self.wfile.write(data)
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = forward
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        """#
+
+    static func start(before upstream: Int, losing: String, in dir: TemporaryDirectory) throws -> LossyProxy {
+        let port = try freePort()
+        let log = dir.path + "/lossy-proxy.log"
+        let process = try startServer(["python3", "-c", script, String(port), String(upstream), losing, log], on: port)
+        return LossyProxy(port: port, log: log, process: process)
+    }
+
+    private init(port: Int, log: String, process: ChildProcess) {
+        self.port = port
+        self.log = log
+        self.process = process
+    }
+
+    /// What it did: `dropped METHOD PATH STATUS` (the status the server had given) and
+    /// `refused METHOD PATH`.
+    var actions: [String] { logLines(atPath: log) }
+
+    func stop() { process.kill(SIGKILL) }
+}
