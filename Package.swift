@@ -30,6 +30,9 @@ let package = Package(
         .systemLibrary(name: "CSSH2", path: "Sources/CLibs/CSSH2", pkgConfig: "libssh2",
                        providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CBZip2", path: "Sources/CLibs/CBZip2", providers: [.apt(["libbz2-dev"])]),
+        .systemLibrary(name: "CBrotli", path: "Sources/CLibs/CBrotli", pkgConfig: "libbrotlidec",
+                       providers: [.apt(["libbrotli-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CLibs/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLibs/CLinux"),
 
         .target(
@@ -52,6 +55,10 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "FerryBZip2", dependencies: ["FerryCore", "CBZip2"], path: "Sources/Plugins/BZip2",
                 swiftSettings: strict),
+        .target(name: "FerryBrotli", dependencies: ["FerryCore", "CBrotli"], path: "Sources/Plugins/Brotli",
+                swiftSettings: strict),
+        .target(name: "FerryGzip", dependencies: ["FerryCore", "CZlib"], path: "Sources/Plugins/Gzip",
+                swiftSettings: strict),
         .target(name: "FerryBasicCodecs", dependencies: ["FerryCore"], path: "Sources/Plugins/BasicCodecs",
                 swiftSettings: strict),
         .target(name: "FerrySSH", dependencies: ["FerryCore", "CSSH2"], path: "Sources/Plugins/SSH",
@@ -63,7 +70,7 @@ let package = Package(
 
         .target(name: "FerryBuiltinPlugins",
                 dependencies: ["FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ",
-                               "FerryBZip2", "FerryBasicCodecs", "FerrySSH", "FerryHTTP"],
+                               "FerryBZip2", "FerryBrotli", "FerryGzip", "FerryBasicCodecs", "FerrySSH", "FerryHTTP"],
                 path: "Sources/BuiltinPlugins", swiftSettings: strict),
 
         .executableTarget(
@@ -89,7 +96,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "FerryPluginTests",
-            dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2",
+            dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2", "FerryBrotli", "FerryGzip",
                            "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore", "FerryHTTP", "FerryTestSupport"],
             path: "Tests/FerryPluginTests",
             swiftSettings: strict),

@@ -1,7 +1,9 @@
 import FerryBasicCodecs
 import FerryBZip2
+import FerryBrotli
 import FerryCore
 import FerryFileCache
+import FerryGzip
 import FerryHTTP
 import FerryLocalStore
 import FerrySSH
@@ -23,6 +25,8 @@ extension PluginRegistry {
         registry.register(ZstdCodec.plugin)
         registry.register(XZCodec.plugin)
         registry.register(BZip2Codec.plugin)
+        registry.register(BrotliCodec.plugin)
+        registry.register(GzipCodec.plugin)
         registry.register(NoneCodec.plugin)
         registry.register(ExecCodec.plugin)
         return registry

@@ -14,7 +14,7 @@ final class FlakyHTTPServer: Sendable {
     private let process: ChildProcess
 
     static let script = #"""
-        import http.server, lzma, os, sys, threading
+        import gzip, http.server, lzma, os, sys, threading
         root, port, failures, status, retry_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
         failing, narinfo_encoding = sys.argv[6].split(","), sys.argv[7]
         seen, lock = {}, threading.Lock()
@@ -53,6 +53,7 @@ final class FlakyHTTPServer: Sendable {
                 data = open(path, "rb").read()
                 encoded = narinfo_encoding != "-" and path.endswith(".narinfo")
                 if encoded and narinfo_encoding == "xz": data = lzma.compress(data)
+                if encoded and narinfo_encoding == "gzip": data = gzip.compress(data)
                 self.send_response(200); self.send_header("Content-Length", str(len(data)))
                 if encoded: self.send_header("Content-Encoding", narinfo_encoding)
                 self.end_headers()
@@ -77,7 +78,7 @@ final class FlakyHTTPServer: Sendable {
     /// seconds, or nil for no header. A 3xx status points to `/elsewhere/…`, which answers
     /// any GET or PUT with success. `narInfoEncoding` "xz" serves narinfos as S3 does those
     /// Nix wrote with `narinfo-compression=xz`: compressed, with `Content-Encoding: xz`; any
-    /// other name is only sent as the header.
+    /// other name is only sent as the header (gzip is compressed too).
     static func start(root: String, failures: Int = 0, status: Int = 500, retryAfter: Int? = nil,
                       failing: [String] = [""], narInfoEncoding: String? = nil) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)

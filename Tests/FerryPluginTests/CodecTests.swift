@@ -1,5 +1,7 @@
 import FerryBasicCodecs
 import FerryBZip2
+import FerryBrotli
+import FerryGzip
 import FerryCore
 import FerryXZ
 import FerryTestSupport
@@ -66,6 +68,32 @@ struct CodecTests {
         // zstd --ultra -22 from a pipe (as Nix compresses: no size told) asks for a 128 MiB window.
         let ultra = Array(try run(["zstd", "--ultra", "-22", "-c"], stdin: Data(input)).stdout)
         #expect(try await filter(ultra) { try zstd.makeDecompressor(writingTo: $0)! } == input)
+    }
+
+    @Test("gzip (one member or several) and brotli that the tools wrote are read; cut short or followed by garbage (or, for gzip, damaged) they are an error",
+          .enabled(if: toolsPresent, "gzip and brotli are not installed (make test installs them)"))
+    func readOnlyCodecs() async throws {
+        let input = sampleData(3_000_000)
+        let half = input.count / 2
+        let gzip = { (sink: Collector) in try GzipCodec().makeDecompressor(writingTo: sink)! }
+        let brotli = { (sink: Collector) in try BrotliCodec().makeDecompressor(writingTo: sink)! }
+        let gzipped = Array(try run(["gzip", "-c"], stdin: Data(input)).stdout)
+        let twoMembers = Array(try run(["gzip", "-c"], stdin: Data(input[..<half])).stdout)
+            + Array(try run(["gzip", "-1", "-c"], stdin: Data(input[half...])).stdout)
+        let brotlied = Array(try run(["brotli", "-c"], stdin: Data(input)).stdout)
+        for piece in [999, 1 << 20] {
+            #expect(try await filter(gzipped, piece: piece, gzip) == input)
+            #expect(try await filter(twoMembers, piece: piece, gzip) == input)
+            #expect(try await filter(brotlied, piece: piece, brotli) == input)
+        }
+        for (name, data, decoder) in [("gzip", gzipped, gzip), ("brotli", brotlied, brotli)] {
+            await #expect(throws: (any Error).self, "\(name) cut short") { _ = try await filter(Array(data.prefix(data.count - 10)), decoder) }
+            await #expect(throws: (any Error).self, "\(name) and garbage") { _ = try await filter(data + Array(repeating: 7, count: 100), decoder) }
+        }
+        // gzip's CRC-32 catches a damaged byte; brotli has no checksum, so there the NAR's hash must.
+        var damaged = gzipped
+        damaged[gzipped.count / 2] ^= 0xFF
+        await #expect(throws: (any Error).self, "gzip damaged") { _ = try await filter(damaged, gzip) }
     }
 
     @Test("truncated or corrupt input is an error, not a crash") func corrupt() async throws {

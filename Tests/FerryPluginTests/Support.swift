@@ -32,7 +32,7 @@ func sampleData(_ count: Int) -> [UInt8] {
     return Array(out.prefix(count))
 }
 
-let toolsPresent = ["xz", "zstd", "bzip2"].allSatisfy { tool in
+let toolsPresent = ["xz", "zstd", "bzip2", "gzip", "brotli"].allSatisfy { tool in
     (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
         .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
 } || ProcessInfo.processInfo.environment["CI"] == "true"

@@ -30,6 +30,19 @@ extension Codec {
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
 }
 
+/// A codec Ferry only reads (bzip2, br, gzip): caches Nix wrote with it are mirrored, and a
+/// pipeline refuses it as its `[codec]` (`compresses`).
+public protocol DecodingOnlyCodec: Codec {}
+
+extension DecodingOnlyCodec {
+    public var compresses: Bool { false }
+    public func compressorMemory(narSize: UInt64) -> Int { 0 }
+    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
+        // A pipeline refuses such a codec before it gets here.
+        throw ConfigError("codec \(compression)", "Ferry reads \(compression) but does not write it")
+    }
+}
+
 /// A stream that transforms bytes written to it (compresses, decompresses) and writes the
 /// result on to another sink; `finish()` flushes what it still holds.
 public protocol ByteFilter: AsyncByteSink {

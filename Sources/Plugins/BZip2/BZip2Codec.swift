@@ -3,19 +3,12 @@ import FerryCore
 
 /// bzip2 through libbz2, for reading caches that still hold `.nar.bz2` files (a narinfo
 /// without `Compression` means bzip2). It decompresses only: Ferry writes xz or zstd.
-public struct BZip2Codec: Codec {
+public struct BZip2Codec: DecodingOnlyCodec {
     public let compression = "bzip2"
     /// libbz2's decompressor needs about 64 KiB plus 400 KiB per 100k block size, at most 900k.
-    public func compressorMemory(narSize: UInt64) -> Int { 4 << 20 }
     public var decompressorMemory: Int { 4 << 20 }
-    public var compresses: Bool { false }
 
     public init() {}
-
-    public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        // A pipeline refuses this codec before it gets here (`compresses`).
-        throw ConfigError("codec bzip2", "Ferry does not write bzip2")
-    }
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
         TransformFilter(try BZip2Decompressor(), writingTo: output)

@@ -1,0 +1,4 @@
+#ifndef FERRY_CBROTLI_SHIM_H
+#define FERRY_CBROTLI_SHIM_H
+#include <brotli/decode.h>
+#endif
