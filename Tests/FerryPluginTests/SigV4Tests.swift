@@ -251,6 +251,79 @@ struct TransferSettingsTests {
         #expect(AWSKeySearch.stsEndpoint(AWSEnvironment([:]), region: nil) == "https://sts.amazonaws.com")
     }
 
+    @Test("keys as STS, an endpoint and a credential_process write them: the session token kept, a bad Expiration or Version refused")
+    func keyAnswers() throws {
+        // AWS's documented AssumeRoleWithWebIdentity answer, shortened.
+        let sts = try AWSWebIdentityKeys.lease("""
+            <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+              <AssumeRoleWithWebIdentityResult>
+                <Credentials>
+                  <SessionToken>AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE</SessionToken>
+                  <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>
+                  <Expiration>2014-10-24T23:00:23Z</Expiration>
+                  <AccessKeyId>ASgeIAIOSFODNN7EXAMPLE</AccessKeyId>
+                </Credentials>
+              </AssumeRoleWithWebIdentityResult>
+            </AssumeRoleWithWebIdentityResponse>
+            """, from: "STS")
+        #expect(sts.credentials.accessKey == "ASgeIAIOSFODNN7EXAMPLE")
+        #expect(sts.credentials.secretKey == "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY")
+        #expect(sts.credentials.sessionToken == "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE")
+        #expect(sts.expires == Date(timeIntervalSince1970: 1_414_191_623))
+        #expect(sts.renewAt == sts.expires.addingTimeInterval(-300))
+        #expect(throws: CredentialsUnavailable.self) { try AWSWebIdentityKeys.lease("<ErrorResponse/>", from: "STS") }
+
+        let process = try AWSKeyLease(json: #"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": "T", "Expiration": "2030-01-01T00:00:00.5Z"}"#,
+                                      tokenKey: "SessionToken", version: 1, otherwise: .distantFuture, from: "p")
+        #expect(process.credentials.sessionToken == "T" && process.expires == Date(timeIntervalSince1970: 1_893_456_000.5))
+        let lasting = try AWSKeyLease(json: #"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S"}"#,
+                                      tokenKey: "SessionToken", version: 1, otherwise: .distantFuture, from: "p")
+        #expect(lasting.expires == .distantFuture && lasting.credentials.sessionToken == nil)
+        for refused in [#"{"Version": 2, "AccessKeyId": "A", "SecretAccessKey": "S"}"#,
+                        #"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "tomorrow"}"#,
+                        #"{"Version": 1, "AccessKeyId": "A"}"#, "not json"] {
+            #expect(throws: CredentialsUnavailable.self, "\(refused)") {
+                try AWSKeyLease(json: refused, tokenKey: "SessionToken", version: 1, otherwise: .distantFuture, from: "p")
+            }
+        }
+    }
+
+    @Test("a credential_process that exits nonzero, is killed, prints too much or outlasts its time is refused, and nothing it started is left running")
+    func processFailures() async throws {
+        func refusal(_ command: String, limit: Duration = .seconds(20)) async -> String {
+            do {
+                _ = try await AWSProcessKeys(command: command, timeLimit: limit).fetch()
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(await refusal("echo locked >&2; exit 3").hasSuffix("exited with status 3: locked"))
+        #expect(await refusal("kill -9 $$").hasSuffix("was killed by signal 9"))
+        #expect(await refusal("head -c 2000000 /dev/zero").contains("printed more than 1 MiB"))
+        // Prints its keys, then leaves a helper holding stderr: the time limit ends the wait,
+        // and the helper with it.
+        let started = ContinuousClock.now
+        let lingering = await refusal(#"echo '{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S"}'; sleep 31.4159 >/dev/null &"#,
+                                      limit: .seconds(2))
+        #expect(lingering.contains("did not finish within"), "\(lingering)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try run(["pgrep", "-f", "sleep 31.4159"], check: false).status == 1, "the helper is still running")
+        let fine = try await AWSProcessKeys(command: #"echo '{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S"}'"#).fetch()
+        #expect(fine.credentials.accessKey == "A")
+    }
+
+    @Test("a session token is sent and signed") func sessionTokenSigned() async throws {
+        let keys = AWSCredentials(accessKey: "AKIA", secretKey: "s", sessionToken: "t0ken")
+        let authorizer = S3Authorizer(credentials: .fixed(keys), region: "us-east-1")
+        var request = HTTPClientRequest(url: "http://127.0.0.1:1/b/k")
+        try await authorizer.authorize(&request, url: URLParts(scheme: "http", authority: "127.0.0.1:1", path: "/b/k"),
+                                       payloadSHA256: RequestBody.emptySHA256.encoded(.base16))
+        #expect(request.headers.first(name: "x-amz-security-token") == "t0ken")
+        #expect(request.headers.first(name: "Authorization")?.contains("x-amz-security-token") == true)
+    }
+
     @Test("~/.aws/credentials: profiles, comments, spaces around =") func awsCredentials() {
         let sections = AWSKeySearch.parse(ini: """
             # a comment

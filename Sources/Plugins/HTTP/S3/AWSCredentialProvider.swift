@@ -41,7 +41,9 @@ actor AWSCredentialProvider {
         case .webIdentity(let role, let tokenFile, let sessionName, let sts):
             fetcher = AWSWebIdentityKeys(role: role, tokenFile: tokenFile, sessionName: sessionName, sts: try url(sts), logger: logger)
         case nil:
-            if search.profileChosen { throw failure(" (Ferry does not read role_arn with source_profile, or sso profiles)") }
+            if search.profileChosen {
+                throw failure(" (a profile named must hold one of those; Ferry does not read role_arn with source_profile, or sso)")
+            }
             guard let endpoint = try endpoint(environment, logger: logger) else {
                 throw failure(", and AWS_EC2_METADATA_DISABLED is set")
             }

@@ -37,14 +37,24 @@ struct AWSKeyLease: Sendable {
     /// Keys as the AWS tools write them in JSON: `AccessKeyId`, `SecretAccessKey`, the
     /// session token under `tokenKey` (`Token` from an endpoint, `SessionToken` from a
     /// command) and an ISO 8601 `Expiration`; `otherwise` is when keys without one expire.
-    init(json text: String, tokenKey: String, otherwise: Date, from origin: String) throws {
-        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let key = json["AccessKeyId"] as? String, let secret = json["SecretAccessKey"] as? String else {
-            throw CredentialsUnavailable(reason: "\(origin): the answer holds no AccessKeyId and SecretAccessKey")
+    /// With `version`, the JSON's `Version` must be it. An `Expiration` that cannot be
+    /// read is an error: taken for none, keys would outlive it unrenewed.
+    init(json text: String, tokenKey: String, version: Int? = nil, otherwise: Date, from origin: String) throws {
+        func refuse(_ what: String) -> CredentialsUnavailable { CredentialsUnavailable(reason: "\(origin): \(what)") }
+        guard let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw refuse("the answer is not a JSON object")
+        }
+        if let version, json["Version"] as? Int != version { throw refuse("the answer has no \"Version\": \(version)") }
+        guard let key = json["AccessKeyId"] as? String, let secret = json["SecretAccessKey"] as? String else {
+            throw refuse("the answer holds no AccessKeyId and SecretAccessKey")
+        }
+        var expires = otherwise
+        if let expiration = json["Expiration"] {
+            guard let date = (expiration as? String).flatMap(Self.date) else { throw refuse("its Expiration '\(expiration)' is not an ISO 8601 time") }
+            expires = date
         }
         let token = (json[tokenKey] as? String).flatMap { $0.isEmpty ? nil : $0 }
-        self.init(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: token),
-                  expires: (json["Expiration"] as? String).flatMap(Self.date) ?? otherwise)
+        self.init(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: token), expires: expires)
     }
 
     /// ISO 8601, with or without fractional seconds (endpoints write both).

@@ -55,9 +55,11 @@ struct AWSKeySearch {
             return .keys(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"]))
         }
         if let command = section["credential_process"] { return .process(command: command) }
-        let tokenFile = variables["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? section["web_identity_token_file"]
-        let role = variables["AWS_ROLE_ARN"] ?? section["role_arn"]
-        guard let tokenFile, let role else { return nil }
+        // The token file and the role come as a pair, from the variables or from the profile
+        // (whose role_arn may be meant for a source_profile).
+        let pairs = [(variables["AWS_WEB_IDENTITY_TOKEN_FILE"], variables["AWS_ROLE_ARN"]),
+                     (section["web_identity_token_file"], section["role_arn"])]
+        guard case let (tokenFile?, role?)? = pairs.first(where: { $0.0 != nil && $0.1 != nil }) else { return nil }
         let sessionName = environment["AWS_ROLE_SESSION_NAME"] ?? section["role_session_name"]
             ?? "ferry-\(Int(Date().timeIntervalSince1970))"
         return .webIdentity(role: role, tokenFile: tokenFile, sessionName: sessionName,

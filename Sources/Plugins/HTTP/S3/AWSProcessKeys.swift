@@ -1,40 +1,60 @@
 import FerryCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Keys printed by a profile's `credential_process`, run by `/bin/sh -c` as the AWS SDKs
 /// run it: JSON with `Version` 1, `AccessKeyId`, `SecretAccessKey`, `SessionToken` and
 /// `Expiration`. Keys without an `Expiration` never expire, so the command runs once.
+///
+/// Unlike the SDKs, Ferry gives the command no terminal: its stdin is closed and what it
+/// writes to stderr is quoted in the error when it fails, so it cannot prompt. It leads
+/// a process group of its own, which is killed, with whatever it started, when it takes
+/// longer than `timeLimit`.
 struct AWSProcessKeys: AWSKeyFetcher {
     let command: String
-    /// How long the command may take (it may ask for a second factor or a password).
+    /// How long the command may take in all, from its start to its exit.
     var timeLimit: Duration = .seconds(120)
 
     var origin: String { "credential_process '\(command)'" }
 
     func fetch() async throws -> AWSKeyLease {
+        let deadline = ContinuousClock.now + timeLimit
         let child = try ChildProcess(arguments: ["/bin/sh", "-c", command], ioTimeout: timeLimit, ownProcessGroup: true)
         child.closeInput()
-        var output: [UInt8] = []
         do {
-            while case let bytes = try await child.output.read(maxLength: 64 << 10), !bytes.isEmpty {
-                output += bytes
-                guard output.count <= 1 << 20 else { throw CredentialsUnavailable(reason: "\(origin) printed more than 1 MiB") }
+            let output = try await read(child, until: deadline)
+            // A helper it left running with its stderr open would keep this waiting for ever.
+            guard let status = await child.wait(within: deadline - .now) else { throw tooSlow }
+            guard status == 0 else {
+                let said = child.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                throw CredentialsUnavailable(reason: "\(origin) \(Self.describe(status))" + (said.isEmpty ? "" : ": \(said)"))
             }
+            return try AWSKeyLease(json: String(decoding: output, as: UTF8.self), tokenKey: "SessionToken", version: 1,
+                                   otherwise: .distantFuture, from: origin)
         } catch {
-            await child.terminate(grace: .zero)
-            if error is StreamTimeoutError { throw CredentialsUnavailable(reason: "\(origin) printed nothing for \(timeLimit)") }
+            child.kill(SIGKILL)
+            if error is StreamTimeoutError { throw tooSlow }
             throw error as? CredentialsUnavailable ?? CredentialsUnavailable(reason: "\(origin): \(error)")
         }
-        let status = await child.wait()
-        guard status == 0 else {
-            let said = child.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw CredentialsUnavailable(reason: "\(origin) exited with status \(status >> 8)" + (said.isEmpty ? "" : ": \(said)"))
+    }
+
+    private var tooSlow: CredentialsUnavailable { CredentialsUnavailable(reason: "\(origin) did not finish within \(timeLimit)") }
+
+    /// Its stdout to the end, at most 1 MiB.
+    private func read(_ child: ChildProcess, until deadline: ContinuousClock.Instant) async throws -> [UInt8] {
+        var output: [UInt8] = []
+        while case let bytes = try await child.output.read(maxLength: 64 << 10), !bytes.isEmpty {
+            output += bytes
+            guard output.count <= 1 << 20 else { throw CredentialsUnavailable(reason: "\(origin) printed more than 1 MiB") }
+            guard ContinuousClock.now < deadline else { throw tooSlow }
         }
-        let text = String(decoding: output, as: UTF8.self)
-        let version = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["Version"] as? Int
-        guard version == 1 else {
-            throw CredentialsUnavailable(reason: "\(origin) printed no JSON with \"Version\": 1")
-        }
-        return try AWSKeyLease(json: text, tokenKey: "SessionToken", otherwise: .distantFuture, from: origin)
+        return output
+    }
+
+    /// A raw wait status, in words.
+    static func describe(_ status: Int32) -> String {
+        status & 0x7f == 0 ? "exited with status \(status >> 8)" : "was killed by signal \(status & 0x7f)"
     }
 }
