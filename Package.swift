@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CBZip2", path: "Sources/CLibs/CBZip2", providers: [.apt(["libbz2-dev"])]),
         .systemLibrary(name: "CBrotli", path: "Sources/CLibs/CBrotli", pkgConfig: "libbrotlidec",
                        providers: [.apt(["libbrotli-dev"])]),
+        .systemLibrary(name: "CLZ4", path: "Sources/CLibs/CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CLibs/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLibs/CLinux"),
 
@@ -57,6 +58,8 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "FerryBrotli", dependencies: ["FerryCore", "CBrotli"], path: "Sources/Plugins/Brotli",
                 swiftSettings: strict),
+        .target(name: "FerryLZ4", dependencies: ["FerryCore", "CLZ4"], path: "Sources/Plugins/LZ4",
+                swiftSettings: strict),
         .target(name: "FerryGzip", dependencies: ["FerryCore", "CZlib"], path: "Sources/Plugins/Gzip",
                 swiftSettings: strict),
         .target(name: "FerryBasicCodecs", dependencies: ["FerryCore"], path: "Sources/Plugins/BasicCodecs",
@@ -70,7 +73,8 @@ let package = Package(
 
         .target(name: "FerryBuiltinPlugins",
                 dependencies: ["FerryCore", "FerryLocalStore", "FerryFileCache", "FerryZstd", "FerryXZ",
-                               "FerryBZip2", "FerryBrotli", "FerryGzip", "FerryBasicCodecs", "FerrySSH", "FerryHTTP"],
+                               "FerryBZip2", "FerryBrotli", "FerryGzip", "FerryLZ4", "FerryBasicCodecs", "FerrySSH",
+                               "FerryHTTP"],
                 path: "Sources/BuiltinPlugins", swiftSettings: strict),
 
         .executableTarget(
@@ -96,7 +100,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "FerryPluginTests",
-            dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2", "FerryBrotli", "FerryGzip",
+            dependencies: ["FerryCore", "FerryBuiltinPlugins", "FerryZstd", "FerryXZ", "FerryBZip2", "FerryBrotli", "FerryGzip", "FerryLZ4",
                            "FerryBasicCodecs", "FerryFileCache", "FerryLocalStore", "FerryHTTP", "FerryTestSupport"],
             path: "Tests/FerryPluginTests",
             swiftSettings: strict),

@@ -4,10 +4,10 @@
 set -euo pipefail
 
 packages=(
-  liblzma-dev libzstd-dev libssh2-1-dev libbz2-dev libbrotli-dev zlib1g-dev pkg-config   # C libraries Ferry links
+  liblzma-dev libzstd-dev libssh2-1-dev libbz2-dev libbrotli-dev zlib1g-dev liblz4-dev pkg-config   # C libraries Ferry links
   nix-bin                                                        # the reference for every format
   openssh-server openssh-client nginx-light                      # real peers for integration tests
-  zstd xz-utils bzip2 brotli gzip time procps util-linux bc python3 gdb    # tools the tests and benchmarks call
+  zstd xz-utils bzip2 brotli gzip lz4 lzip time procps util-linux bc python3 gdb    # tools the tests and benchmarks call
 )
 
 missing=()

@@ -5,6 +5,7 @@ import FerryCore
 import FerryFileCache
 import FerryGzip
 import FerryHTTP
+import FerryLZ4
 import FerryLocalStore
 import FerrySSH
 import FerryXZ
@@ -27,6 +28,8 @@ extension PluginRegistry {
         registry.register(BZip2Codec.plugin)
         registry.register(BrotliCodec.plugin)
         registry.register(GzipCodec.plugin)
+        registry.register(LZ4Codec.plugin)
+        registry.register(LzipCodec.plugin)
         registry.register(NoneCodec.plugin)
         registry.register(ExecCodec.plugin)
         return registry

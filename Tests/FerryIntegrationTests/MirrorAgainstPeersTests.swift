@@ -187,7 +187,7 @@ struct MirrorAgainstPeersTests {
     }
 
     @Test("caches Nix wrote with each compression it offers are read, decompressed and checked",
-          arguments: ["xz", "zstd", "bzip2", "br", "gzip", "none"])
+          arguments: ["xz", "zstd", "bzip2", "br", "gzip", "lz4", "lzip", "none"])
     func everyCompression(_ compression: String) throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

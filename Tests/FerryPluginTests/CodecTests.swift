@@ -2,6 +2,7 @@ import FerryBasicCodecs
 import FerryBZip2
 import FerryBrotli
 import FerryGzip
+import FerryLZ4
 import FerryCore
 import FerryXZ
 import FerryTestSupport
@@ -70,30 +71,33 @@ struct CodecTests {
         #expect(try await filter(ultra) { try zstd.makeDecompressor(writingTo: $0)! } == input)
     }
 
-    @Test("gzip (one member or several) and brotli that the tools wrote are read; cut short or followed by garbage (or, for gzip, damaged) they are an error",
-          .enabled(if: toolsPresent("gzip", "brotli"), "gzip and brotli are not installed (make test installs them)"))
+    @Test("gzip, brotli, lz4 and lzip that the tools wrote are read, as are several gzip members, lz4 frames or lzip members in one file; cut short or followed by garbage (or, for gzip, damaged) they are an error",
+          .enabled(if: toolsPresent("gzip", "brotli", "lz4", "lzip"), "gzip, brotli, lz4 and lzip are not installed (make test installs them)"))
     func readOnlyCodecs() async throws {
         let input = sampleData(3_000_000)
         let half = input.count / 2
-        let gzip = { (sink: Collector) in try GzipCodec().makeDecompressor(writingTo: sink)! }
-        let brotli = { (sink: Collector) in try BrotliCodec().makeDecompressor(writingTo: sink)! }
-        let gzipped = Array(try run(["gzip", "-c"], stdin: Data(input)).stdout)
-        let twoMembers = Array(try run(["gzip", "-c"], stdin: Data(input[..<half])).stdout)
-            + Array(try run(["gzip", "-1", "-c"], stdin: Data(input[half...])).stdout)
-        let brotlied = Array(try run(["brotli", "-c"], stdin: Data(input)).stdout)
-        for piece in [999, 1 << 20] {
-            #expect(try await filter(gzipped, piece: piece, gzip) == input)
-            #expect(try await filter(twoMembers, piece: piece, gzip) == input)
-            #expect(try await filter(brotlied, piece: piece, brotli) == input)
-        }
-        for (name, data, decoder) in [("gzip", gzipped, gzip), ("brotli", brotlied, brotli)] {
-            await #expect(throws: (any Error).self, "\(name) cut short") { _ = try await filter(Array(data.prefix(data.count - 10)), decoder) }
-            await #expect(throws: (any Error).self, "\(name) and garbage") { _ = try await filter(data + Array(repeating: 7, count: 100), decoder) }
+        func tool(_ command: [String], _ data: ArraySlice<UInt8>) throws -> [UInt8] { Array(try run(command, stdin: Data(data)).stdout) }
+        let codecs: [(name: String, command: [String], codec: any Codec)] = [
+            ("gzip", ["gzip", "-c"], GzipCodec()), ("brotli", ["brotli", "-c"], BrotliCodec()),
+            ("lz4", ["lz4", "-c"], LZ4Codec()), ("lzip", ["lzip", "-c"], LzipCodec()),
+        ]
+        for (name, command, codec) in codecs {
+            let decoder = { (sink: Collector) in try codec.makeDecompressor(writingTo: sink)! }
+            let whole = try tool(command, input[...])
+            for piece in [999, 1 << 20] {
+                #expect(try await filter(whole, piece: piece, decoder) == input, "\(name)")
+            }
+            if name != "brotli" {  // brotli has no way to join two streams
+                let two = try tool(command, input[..<half]) + tool(command, input[half...])
+                #expect(try await filter(two, decoder) == input, "\(name), two in one")
+            }
+            await #expect(throws: (any Error).self, "\(name) cut short") { _ = try await filter(Array(whole.prefix(whole.count - 10)), decoder) }
+            await #expect(throws: (any Error).self, "\(name) and garbage") { _ = try await filter(whole + Array(repeating: 7, count: 100), decoder) }
         }
         // gzip's CRC-32 catches a damaged byte; brotli has no checksum, so there the NAR's hash must.
-        var damaged = gzipped
-        damaged[gzipped.count / 2] ^= 0xFF
-        await #expect(throws: (any Error).self, "gzip damaged") { _ = try await filter(damaged, gzip) }
+        var damaged = try tool(["gzip", "-c"], input[...])
+        damaged[damaged.count / 2] ^= 0xFF
+        await #expect(throws: (any Error).self, "gzip damaged") { _ = try await filter(damaged) { try GzipCodec().makeDecompressor(writingTo: $0)! } }
     }
 
     @Test("truncated or corrupt input is an error, not a crash") func corrupt() async throws {

@@ -31,6 +31,9 @@ public final class TransformFilter: ByteFilter {
                     try transform.process(input, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
                 }
             }
+            // A transform that takes nothing with room to write in has ended before its input
+            // (a decoder past the end of its data): waiting would spin for ever.
+            if consumed == 0 && produced == 0 && filled == 0 { throw StreamTransformStalled(unused: bytes.endIndex - offset) }
             offset += consumed
             filled += produced
             if filled == buffer.count || (consumed == 0 && produced == 0) {
@@ -55,4 +58,11 @@ public final class TransformFilter: ByteFilter {
         try await output.write(buffer[0..<filled])
         filled = 0
     }
+}
+
+/// A stream transform that would take no more input although it had room for output: for
+/// a decoder, bytes after the end of what it decodes.
+public struct StreamTransformStalled: Error, CustomStringConvertible {
+    public let unused: Int
+    public var description: String { "\(unused) bytes follow the end of the compressed data" }
 }

@@ -38,6 +38,12 @@ final class LZMAStream: StreamTransform {
         try LZMAStream(what: "xz decoder") { lzma_stream_decoder($0, UInt64(memoryLimit), FERRY_LZMA_CONCATENATED) }
     }
 
+    /// An lzip decoder for concatenated members, refusing members that need more than
+    /// `memoryLimit`.
+    static func lzipDecoder(memoryLimit: Int) throws -> LZMAStream {
+        try LZMAStream(what: "lzip decoder") { lzma_lzip_decoder($0, UInt64(memoryLimit), FERRY_LZMA_CONCATENATED) }
+    }
+
     func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
         try step(input, output, action: LZMA_RUN).counts
     }
