@@ -130,12 +130,12 @@ struct MirrorAgainstPeersTests {
         #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
         try run(["nix", "store", "verify", "--store", "file://\(dir.path)/mirror", "-r", top.path, "--trusted-public-keys", sourceKey])
 
-        let lz4 = try FlakyHTTPServer.start(root: served, narInfoEncoding: "lz4")
-        defer { lz4.stop() }
-        let refused = try run([ferryBinary, "mirror", "--from", lz4.url, "--to", "file://\(dir.path)/mirror-lz4",
+        let lzo = try FlakyHTTPServer.start(root: served, narInfoEncoding: "lzo")
+        defer { lzo.stop() }
+        let refused = try run([ferryBinary, "mirror", "--from", lzo.url, "--to", "file://\(dir.path)/mirror-lzo",
                                "--trusted-public-key", sourceKey, top.path], check: false)
         #expect(refused.status == 1, "\(refused.stderr)")
-        #expect(refused.stderr.contains("Content-Encoding: lz4, which Ferry cannot decode"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("Content-Encoding: lzo, which Ferry cannot decode"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("retrying"), "\(refused.stderr)")
     }
 
