@@ -5,7 +5,7 @@ import FerryCore
 /// (`.nar.lz4`). It decompresses only: Ferry writes xz or zstd.
 public struct LZ4Codec: DecodingOnlyCodec {
     public let compression = "lz4"
-    /// Two of the largest blocks a frame has (4 MiB) and the 64 KiB a linked block refers back to.
+    /// Two of the largest blocks a frame has (4 MiB each) and the 128 KiB liblz4 keeps for linked blocks.
     public var decompressorMemory: Int { 9 << 20 }
 
     public init() {}

@@ -32,6 +32,8 @@ public struct XZCodec: Codec {
     /// Every thread: xz compresses a few MiB a second per core, slower than any source.
     public func compressorCores(narSize: UInt64) -> Int { threads(narSize: narSize) }
 
+    /// The timeout stays 0: `lzma_code` then blocks until it has taken all input or filled
+    /// the output, which `TransformFilter` relies on (a call that does neither is an error).
     static func mtOptions(preset: UInt32, threads: Int) -> lzma_mt {
         var options = lzma_mt()
         options.threads = UInt32(threads)

@@ -76,12 +76,13 @@ struct XZError: Error, CustomStringConvertible {
         let reason = switch status {
         case LZMA_MEM_ERROR: "out of memory"
         case LZMA_OPTIONS_ERROR: "unsupported options"
-        case LZMA_FORMAT_ERROR: "not xz data"
+        case LZMA_FORMAT_ERROR: "not data of this format"
+        case LZMA_MEMLIMIT_ERROR: "it needs more memory than Ferry reserves for it (a dictionary above 64 MiB)"
         case LZMA_DATA_ERROR: "the compressed data is corrupt"
         case LZMA_BUF_ERROR: "the compressed data is truncated"
         case LZMA_UNSUPPORTED_CHECK: "unsupported integrity check"
         default: "liblzma error \(status.rawValue)"
         }
-        return "xz: cannot \(operation): \(reason)"
+        return "liblzma: cannot \(operation): \(reason)"
     }
 }
