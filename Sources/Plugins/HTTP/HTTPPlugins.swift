@@ -79,7 +79,7 @@ public enum S3Cache {
             PluginOption("region", "string", default: "us-east-1", "the bucket's region"),
             PluginOption("endpoint", "string", default: "s3.REGION.amazonaws.com", "host[:port] of an S3-compatible server (path-style)"),
             PluginOption("scheme", "string", default: "https", "http for a server without TLS"),
-            PluginOption("profile", "string", "the ~/.aws/credentials profile (default: the AWS_* variables, else AWS_PROFILE or default)"),
+            PluginOption("profile", "string", "the AWS profile whose keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
             PluginOption("multipart-threshold", "size", default: "100MiB", "NARs larger than this are uploaded in parts"),
             PluginOption("part-size", "size", default: "8MiB", "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
         ] + TransferSettings.options,
