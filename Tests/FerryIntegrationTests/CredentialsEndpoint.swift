@@ -1,9 +1,6 @@
 import FerryCore
 import FerryTestSupport
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A stand-in for the AWS endpoints that hand out expiring keys, on a loopback port: the
 /// EC2 instance metadata service (IMDSv2: a session token, the role's name, its keys),
@@ -15,10 +12,8 @@ import Glibc
 /// `minutes` from now (with fractional seconds, as some endpoints write it), and logs
 /// every time it does; `failAfterFirst` answers 500 to every request for keys after the
 /// first.
-final class CredentialsEndpoint: Sendable {
-    let port: Int
+final class CredentialsEndpoint: StandInServer, @unchecked Sendable {
     let log: String
-    private let process: ChildProcess
 
     static let script = #"""
         import datetime, http.server, json, sys, threading, urllib.parse
@@ -75,20 +70,15 @@ final class CredentialsEndpoint: Sendable {
 
     static func start(accessKey: String, secretKey: String, minutes: Int, failAfterFirst: Bool = false,
                       in dir: TemporaryDirectory) throws -> CredentialsEndpoint {
-        let port = try freePort()
-        let log = dir.path + "/credentials-endpoint.log"
-        let process = try startServer(["python3", "-c", script, String(port), accessKey, secretKey, log, String(minutes),
-                                       failAfterFirst ? "fail" : "-", roleARN], on: port)
-        return CredentialsEndpoint(port: port, log: log, process: process)
+        try CredentialsEndpoint(log: dir.path + "/credentials-endpoint.log") { port, log in
+            [String(port), accessKey, secretKey, log, String(minutes), failAfterFirst ? "fail" : "-", roleARN]
+        }
     }
 
-    private init(port: Int, log: String, process: ChildProcess) {
-        self.port = port
+    private init(log: String, arguments: (Int, String) -> [String]) throws {
         self.log = log
-        self.process = process
+        try super.init(script: Self.script) { arguments($0, log) }
     }
-
-    var url: String { "http://127.0.0.1:\(port)" }
 
     /// The role STS hands keys out for.
     static let roleARN = "arn:aws:iam::123456789012:role/ferry"
@@ -101,5 +91,4 @@ final class CredentialsEndpoint: Sendable {
     /// Which endpoint handed out keys, once per time.
     var handedOut: [String] { logLines(atPath: log) }
 
-    func stop() { process.kill(SIGKILL) }
 }

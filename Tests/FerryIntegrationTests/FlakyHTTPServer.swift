@@ -8,10 +8,8 @@ import Foundation
 /// having a bad moment. It logs into its root what it failed, what reached `/elsewhere/`
 /// (where its 3xx answers point) and which reads carried credentials, so tests can see
 /// retries, followed redirects and leaked tokens; it can also serve narinfos encoded.
-final class FlakyHTTPServer: Sendable {
-    let port: Int
+final class FlakyHTTPServer: StandInServer, @unchecked Sendable {
     let root: String
-    private let process: ChildProcess
 
     static let script = #"""
         import gzip, http.server, lzma, os, sys, threading
@@ -82,20 +80,16 @@ final class FlakyHTTPServer: Sendable {
     static func start(root: String, failures: Int = 0, status: Int = 500, retryAfter: Int? = nil,
                       failing: [String] = [""], narInfoEncoding: String? = nil) throws -> FlakyHTTPServer {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let port = try freePort()
-        let process = try startServer(["python3", "-c", script, root, String(port), String(failures), String(status),
-                                       retryAfter.map(String.init) ?? "-", failing.joined(separator: ","), narInfoEncoding ?? "-"],
-                                      on: port)
-        return FlakyHTTPServer(port: port, root: root, process: process)
+        return try FlakyHTTPServer(root: root) { port in
+            [root, String(port), String(failures), String(status), retryAfter.map(String.init) ?? "-",
+             failing.joined(separator: ","), narInfoEncoding ?? "-"]
+        }
     }
 
-    private init(port: Int, root: String, process: ChildProcess) {
-        self.port = port
+    private init(root: String, arguments: (Int) -> [String]) throws {
         self.root = root
-        self.process = process
+        try super.init(script: Self.script, arguments: arguments)
     }
-
-    var url: String { "http://127.0.0.1:\(port)" }
 
     /// The requests it answered with its failure status.
     var failed: [String] { logLines(atPath: root + "/.failed") }
@@ -106,5 +100,4 @@ final class FlakyHTTPServer: Sendable {
     /// The GET and HEAD requests that carried an `Authorization` header.
     var authorized: [String] { logLines(atPath: root + "/.authorized") }
 
-    func stop() { process.kill(SIGKILL) }
 }

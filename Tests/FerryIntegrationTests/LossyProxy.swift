@@ -1,9 +1,6 @@
 import FerryCore
 import FerryTestSupport
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A proxy on a loopback port in front of another server (moto), passing every request on
 /// unchanged, signature and all, and every answer back, except for requests that `losing`
@@ -12,10 +9,8 @@ import Glibc
 /// it is answered 404 `NoSuchUpload` without reaching the server, as S3 answers a
 /// completion of an upload it completed already (moto answers 200 again). It logs each
 /// answer it drops and each repeat it refuses.
-final class LossyProxy: Sendable {
-    let port: Int
+final class LossyProxy: StandInServer, @unchecked Sendable {
     let log: String
-    private let process: ChildProcess
 
     static let script = #"""
         import http.client, http.server, socket, sys, threading
@@ -58,21 +53,16 @@ final class LossyProxy: Sendable {
         """#
 
     static func start(before upstream: Int, losing: String, in dir: TemporaryDirectory) throws -> LossyProxy {
-        let port = try freePort()
-        let log = dir.path + "/lossy-proxy.log"
-        let process = try startServer(["python3", "-c", script, String(port), String(upstream), losing, log], on: port)
-        return LossyProxy(port: port, log: log, process: process)
+        try LossyProxy(log: dir.path + "/lossy-proxy.log") { port, log in [String(port), String(upstream), losing, log] }
     }
 
-    private init(port: Int, log: String, process: ChildProcess) {
-        self.port = port
+    private init(log: String, arguments: (Int, String) -> [String]) throws {
         self.log = log
-        self.process = process
+        try super.init(script: Self.script) { arguments($0, log) }
     }
 
     /// What it did: `dropped METHOD PATH STATUS` (the status the server had given) and
     /// `refused METHOD PATH`.
     var actions: [String] { logLines(atPath: log) }
 
-    func stop() { process.kill(SIGKILL) }
 }
