@@ -67,18 +67,16 @@ public final class BinaryCacheSource: CompressedNarSource {
         let codec = try decoder(for: encoding, key: key, what: "comes with Content-Encoding: \(encoding)")
         return try await decoding.withReservation(1, for: key) { _ in
             let limit = EncodedFile.sizeLimit
-            let output = Mutex<[UInt8]>([])
+            var output: [UInt8] = []
             let decoder = try codec.makeDecompressor(writingTo: ClosureSink { chunk in
-                try output.withLock { bytes in
-                    guard bytes.count + chunk.count <= limit else {
-                        throw CacheStorageError(cache: self.description, key: key, "decodes to more than \(limit >> 20) MiB")
-                    }
-                    bytes += chunk
+                guard output.count + chunk.count <= limit else {
+                    throw CacheStorageError(cache: self.description, key: key, "decodes to more than \(limit >> 20) MiB")
                 }
+                output += chunk
             })!
             try await decoder.write(file.bytes[...])
             try await decoder.finish()
-            return output.withLock { $0 }
+            return output
         }
     }
 

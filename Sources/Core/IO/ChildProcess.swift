@@ -99,6 +99,11 @@ public final class ChildProcess: Sendable {
         stderrTail.withLock { String(decoding: $0.bytes, as: UTF8.self) }
     }
 
+    /// A raw wait status, in words: "exited with status N" or "was killed by signal N".
+    public static func describe(waitStatus status: Int32) -> String {
+        status & 0x7f == 0 ? "exited with status \(status >> 8)" : "was killed by signal \(status & 0x7f)"
+    }
+
     /// Sends end-of-file to the child's stdin.
     public func closeInput() { input.close() }
 

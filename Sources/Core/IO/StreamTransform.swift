@@ -9,6 +9,20 @@ public protocol StreamTransform: AnyObject {
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool)
 }
 
+extension StreamTransform {
+    /// `finish` for a decoder that may still hold output after its last input (brotli,
+    /// gzip, lz4): one more step without input, done once `ended` says the stream ended;
+    /// a step that gives nothing before then means the input was cut short.
+    public func drain(into output: UnsafeMutableRawBufferPointer, ended: () -> Bool,
+                      truncated: @autoclosure () -> any Error) throws -> (produced: Int, done: Bool) {
+        if ended() { return (0, true) }
+        let (_, produced) = try process(UnsafeRawBufferPointer(start: nil, count: 0), into: output)
+        if ended() { return (produced, true) }
+        guard produced > 0 else { throw truncated() }
+        return (produced, false)
+    }
+}
+
 /// A `ByteFilter` that runs a `StreamTransform` and writes its output on in chunks of
 /// `chunkSize`: memory is one output chunk, whatever flows through.
 public final class TransformFilter: ByteFilter {

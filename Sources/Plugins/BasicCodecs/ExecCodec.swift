@@ -82,7 +82,7 @@ final class ExecFilter: ByteFilter {
             throw failure(error)
         }
         let status = await process.wait()
-        guard status == 0 else { throw failure(because: "it exited with status \(status >> 8)") }
+        guard status == 0 else { throw failure(because: "it \(ChildProcess.describe(waitStatus: status))") }
     }
 
     private func failure(because reason: String) -> ExecCodecError {

@@ -54,13 +54,7 @@ final class BrotliDecompressor: StreamTransform {
     }
 
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
-        if ended { return (0, true) }
-        let (_, produced) = try process(UnsafeRawBufferPointer(start: nil, count: 0), into: output)
-        if ended { return (produced, true) }
-        guard BrotliDecoderHasMoreOutput(state) == BROTLI_TRUE || produced > 0 else {
-            throw BrotliError("the compressed data is truncated")
-        }
-        return (produced, false)
+        try drain(into: output, ended: { ended }, truncated: BrotliError("the compressed data is truncated"))
     }
 }
 

@@ -69,12 +69,7 @@ final class GzipDecompressor: StreamTransform {
     }
 
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
-        if ended { return (0, true) }
-        // Output zlib could not hand over while the last input went in.
-        let (_, produced) = try process(UnsafeRawBufferPointer(start: nil, count: 0), into: output)
-        if ended { return (produced, true) }
-        guard produced > 0 else { throw GzipError(status: Z_BUF_ERROR, message: "the compressed data is truncated") }
-        return (produced, false)
+        try drain(into: output, ended: { ended }, truncated: GzipError(status: Z_BUF_ERROR, message: "the compressed data is truncated"))
     }
 }
 

@@ -190,7 +190,7 @@ final class HTTPTransport: Sendable {
     /// signature or key is wrong must not pass for an empty cache.
     func read(_ url: URLParts) async throws -> [UInt8]? {
         guard let file = try await readEncoded(url) else { return nil }
-        guard file.encoding == nil else { throw encodedFile(file.encoding!, url) }
+        if let encoding = file.encoding { throw encodedFile(encoding, url) }
         return file.bytes
     }
 

@@ -47,11 +47,7 @@ final class LZ4Decompressor: StreamTransform {
     }
 
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
-        if ended { return (0, true) }
-        let (_, produced) = try process(UnsafeRawBufferPointer(start: nil, count: 0), into: output)
-        if ended { return (produced, true) }
-        guard produced > 0 else { throw LZ4Error(code: nil) }
-        return (produced, false)
+        try drain(into: output, ended: { ended }, truncated: LZ4Error(code: nil))
     }
 }
 

@@ -59,10 +59,8 @@ struct AWSKeyLease: Sendable {
 
     /// ISO 8601, with or without fractional seconds (endpoints write both).
     static func date(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions.insert(.withFractionalSeconds)
-        return plain.date(from: text) ?? fractional.date(from: text)
+        (try? Date.ISO8601FormatStyle().parse(text))
+            ?? (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
     }
 }
 

@@ -29,7 +29,7 @@ struct AWSProcessKeys: AWSKeyFetcher {
             guard let status = await child.wait(within: deadline - .now) else { throw tooSlow }
             guard status == 0 else {
                 let said = child.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-                throw CredentialsUnavailable(reason: "\(origin) \(Self.describe(status))" + (said.isEmpty ? "" : ": \(said)"))
+                throw CredentialsUnavailable(reason: "\(origin) \(ChildProcess.describe(waitStatus: status))" + (said.isEmpty ? "" : ": \(said)"))
             }
             return try AWSKeyLease(json: String(decoding: output, as: UTF8.self), tokenKey: "SessionToken", version: 1,
                                    otherwise: .distantFuture, from: origin)
@@ -51,10 +51,5 @@ struct AWSProcessKeys: AWSKeyFetcher {
             guard ContinuousClock.now < deadline else { throw tooSlow }
         }
         return output
-    }
-
-    /// A raw wait status, in words.
-    static func describe(_ status: Int32) -> String {
-        status & 0x7f == 0 ? "exited with status \(status >> 8)" : "was killed by signal \(status & 0x7f)"
     }
 }
