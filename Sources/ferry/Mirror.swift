@@ -11,8 +11,9 @@ struct Mirror: AsyncParsableCommand {
         discussion: """
             --from is a binary cache: file:///dir, http(s)://host/prefix, or
             s3://bucket?region=…&endpoint=host:port&scheme=http, with credentials
-            from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or ~/.aws/credentials
-            (profile=NAME); a Nix store (local, ssh://) works as well. --to is any
+            found where the AWS SDKs look (AWS_* variables, the ~/.aws profile's
+            keys or credential_process (profile=NAME), a web identity, the container
+            or instance role); a Nix store (local, ssh://) works as well. --to is any
             store URL copy-closure takes; secret-key=FILE adds Ferry's signature and
             keeps the ones the paths have.
 

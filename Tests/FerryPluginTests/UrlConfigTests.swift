@@ -53,7 +53,12 @@ struct UrlConfigTests {
     }
 
     @Test("URL errors name the URL", arguments: [
-        ("gopher://x", "file:///c", "--from gopher://x: no source plugin handles 'gopher' stores"),
+        ("gopher://x", "file:///c", "--from gopher://x: no source plugin handles 'gopher' stores (known: "),
+        ("ssh-ng://builder", "file:///c",
+         "--from ssh-ng://builder: no source plugin handles 'ssh-ng' stores: Ferry does not speak Nix's daemon protocol; ssh://"),
+        ("local", "daemon", "--to daemon: no backend plugin handles 'daemon' stores: Ferry names this machine's store 'local'"),
+        ("local", "unix:///nix/var/nix/daemon-socket/socket",
+         "--to unix:///nix/var/nix/daemon-socket/socket: no backend plugin handles 'unix' stores: Ferry names"),
         ("local", "file://", "store URL 'file://': a file:// URL needs a folder"),
         ("local", "file:///c?parallel-compression=maybe", "--to file:///c?parallel-compression=maybe parallel-compression: 'maybe' is not true or false"),
         ("local", "file:///c?compression-level=abc", "--to file:///c?compression-level=abc compression-level: 'abc' is not"),

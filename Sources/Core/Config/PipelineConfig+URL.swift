@@ -35,7 +35,9 @@ extension PipelineConfig.Raw {
         let url = try StoreURL(parsing: text)
         guard let plugin = Plugin.handling(url.scheme, among: plugins.values) else {
             let known = Set(plugins.values.flatMap(\.schemes)).sorted().joined(separator: ", ")
-            throw ConfigError("\(flag) \(text)", "no \(table) plugin handles '\(url.scheme)' stores (known: \(known))")
+            let instead = plugins.values.lazy.compactMap { $0.nearbySchemes[url.scheme] }.first
+            throw ConfigError("\(flag) \(text)",
+                              "no \(table) plugin handles '\(url.scheme)' stores" + (instead.map { ": " + $0 } ?? " (known: \(known))"))
         }
         var values = try plugin.urlValues(url)
         values["plugin"] = .string(plugin.name)

@@ -56,11 +56,15 @@ public struct Plugin<Instance>: Sendable {
     public let options: [PluginOption]
     /// URL schemes this plugin handles (`file`, `ssh`); empty for codecs.
     public let schemes: [String]
+    /// Schemes Nix has for stores this plugin reaches another way (`ssh-ng`), each with
+    /// the sentence that tells the user what to write instead.
+    public let nearbySchemes: [String: String]
     /// Turns a store URL into this plugin's settings values (query parameters included).
     public let urlValues: @Sendable (StoreURL) throws(ConfigError) -> [String: ConfigValue]
     public let make: @Sendable (PluginSettings, PluginContext) async throws -> Instance
 
     public init(kind: PluginKind, name: String, summary: String, options: [PluginOption], schemes: [String] = [],
+                nearbySchemes: [String: String] = [:],
                 urlValues: @escaping @Sendable (StoreURL) throws(ConfigError) -> [String: ConfigValue] = Plugin.queryValues,
                 make: @escaping @Sendable (PluginSettings, PluginContext) async throws -> Instance) {
         self.kind = kind
@@ -68,6 +72,7 @@ public struct Plugin<Instance>: Sendable {
         self.summary = summary
         self.options = options
         self.schemes = schemes
+        self.nearbySchemes = nearbySchemes
         self.urlValues = urlValues
         self.make = make
     }

@@ -17,6 +17,12 @@ public enum LocalStore {
         return values
     }
 
+    /// Nix's other names for this machine's store. `local` covers them: `nix-store --serve`
+    /// goes through the daemon when the user cannot write the store.
+    static let nearbySchemes = Dictionary(uniqueKeysWithValues: ["auto", "daemon", "unix"].map {
+        ($0, "Ferry names this machine's store 'local' (nix-store --serve, which uses the daemon when it must)")
+    })
+
     /// Where the serve connections go, and how many.
     struct Settings {
         let root: String?
@@ -45,7 +51,7 @@ public enum LocalStore {
 
     public static let source = Plugin<any StoreSource>(
         kind: .source, name: "local", summary: "a Nix store on this machine, through nix-store --serve",
-        options: options, schemes: ["local"], urlValues: urlValues
+        options: options, schemes: ["local"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let local = try Settings(settings, context: context)
         return ServeStoreSource(description: local.description, maxConnections: local.connections, connect: local.connect)
@@ -53,7 +59,7 @@ public enum LocalStore {
 
     public static let backend = Plugin<any StoreBackend>(
         kind: .backend, name: "local", summary: "import into a Nix store on this machine (AddToStoreNar)",
-        options: options, schemes: ["local"], urlValues: urlValues
+        options: options, schemes: ["local"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let local = try Settings(settings, context: context)
         return ServeStoreBackend(description: local.description, maxConnections: local.connections, connect: local.connect)

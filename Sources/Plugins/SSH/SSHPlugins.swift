@@ -79,9 +79,14 @@ public enum SSHStore {
         }
     }
 
+    /// `ssh-ng://` reaches the same store through the daemon protocol, which Ferry does not speak.
+    static let nearbySchemes = [
+        "ssh-ng": "Ferry does not speak Nix's daemon protocol; ssh://[user@]host reaches the same store through nix-store --serve",
+    ]
+
     public static let source = Plugin<any StoreSource>(
         kind: .source, name: "ssh", summary: "a Nix store on another machine, through nix-store --serve over SSH",
-        options: options, schemes: ["ssh"], urlValues: urlValues
+        options: options, schemes: ["ssh"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let ssh = try Settings(settings, context: context)
         return ServeStoreSource(description: ssh.endpoint.description, maxConnections: ssh.connections, connect: ssh.connect)
@@ -89,7 +94,7 @@ public enum SSHStore {
 
     public static let backend = Plugin<any StoreBackend>(
         kind: .backend, name: "ssh", summary: "import into a Nix store on another machine over SSH (AddToStoreNar)",
-        options: options, schemes: ["ssh"], urlValues: urlValues
+        options: options, schemes: ["ssh"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let ssh = try Settings(settings, context: context)
         return ServeStoreBackend(description: ssh.endpoint.description, maxConnections: ssh.connections, connect: ssh.connect)
