@@ -122,10 +122,11 @@ final class MotoS3: Sendable {
                                 "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]) { $1 }
     }
 
-    /// Downloads every object of the bucket into `dir` (as a file cache would hold them);
-    /// returns each key with its ETag (`md5-N` for an object uploaded in N parts).
+    /// Downloads every object of the bucket into `dir`, its bytes as stored (as a file cache
+    /// would hold them, unless they came with a `Content-Encoding`); returns each key with
+    /// its ETag (`md5-N` for an object uploaded in N parts) and its `Content-Encoding`.
     @discardableResult
-    func download(into dir: String) throws -> [(key: String, etag: String)] {
+    func download(into dir: String) throws -> [(key: String, etag: String, encoding: String?)] {
         try run(["python3", "-c", """
             import boto3, os
             s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:\(port)', region_name='us-east-1')
@@ -133,11 +134,13 @@ final class MotoS3: Sendable {
                 for item in page.get('Contents', []):
                     path = os.path.join('\(dir)', item['Key'])
                     os.makedirs(os.path.dirname(path), exist_ok=True)
-                    s3.download_file('\(bucket)', item['Key'], path)
-                    print(item['Key'], item['ETag'].strip('"'))
+                    answer = s3.get_object(Bucket='\(bucket)', Key=item['Key'])
+                    with open(path, 'wb') as f:
+                        f.write(answer['Body'].read())
+                    print(item['Key'], item['ETag'].strip('"'), answer.get('ContentEncoding', '-'))
             """], environment: environment()).lines.map { line in
                 let fields = line.split(separator: " ").map(String.init)
-                return (fields[0], fields.count > 1 ? fields[1] : "")
+                return (fields[0], fields[1], fields[2] == "-" ? nil : fields[2])
             }
     }
 

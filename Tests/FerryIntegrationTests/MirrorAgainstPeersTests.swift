@@ -261,8 +261,13 @@ struct MirrorAgainstPeersTests {
 
 @Suite("ferry mirror into an S3 server that checks signatures", Peers.nix, Peers.moto, .serialized)
 struct MirrorToS3Tests {
-    @Test("every object read back from S3 has the right bytes: Nix verifies the downloaded cache with both keys")
-    func mirrorToS3() throws {
+    /// A store URI as Hydra's `store_uri` writes one: listings in brotli, narinfos (here) in xz.
+    static let hydraParameters = "write-nar-listing=1&ls-compression=br&log-compression=br&narinfo-compression=xz"
+
+    @Test("every object read back from S3 has the right bytes: Nix verifies the downloaded cache with both keys; with a Hydra store URI, narinfos and listings arrive compressed with their Content-Encoding, which the tools decode",
+          Peers.requiring("/usr/bin/brotli"), Peers.requiring("/usr/bin/xz"),
+          arguments: ["compression=zstd", hydraParameters])
+    func mirrorToS3(parameters: String) throws {
         let (top, all) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
         let s3 = try MotoS3.start()
@@ -271,13 +276,28 @@ struct MirrorToS3Tests {
         defer { dir.remove() }
         let (secret, mirrorKey) = try ferryKeyPair(named: "ferry-s3-1", in: dir)
 
-        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url("secret-key=\(secret)&compression=zstd"),
+        let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url("secret-key=\(secret)&\(parameters)"),
                               "--trusted-public-key", sourceKey, "--closure", top.path], environment: s3.environment())
         #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
         let copy = dir.path + "/downloaded"
-        let keys = try s3.download(into: copy).map(\.key)
+        let objects = try s3.download(into: copy)
+        let hydra = parameters == Self.hydraParameters
+        for object in objects {
+            let expected = !hydra ? nil : object.key.hasSuffix(".narinfo") ? "xz" : object.key.hasSuffix(".ls") ? "br" : nil
+            #expect(object.encoding == expected, "\(object.key)")
+            guard let encoding = object.encoding else { continue }
+            try run(["sh", "-c", "\(encoding == "br" ? "brotli" : encoding) -dc < \"$1\" > \"$1.plain\" && mv \"$1.plain\" \"$1\"",
+                     "decode", "\(copy)/\(object.key)"])
+        }
+        let keys = objects.map(\.key)
         #expect(keys.contains("nix-cache-info"))
         #expect(keys.filter { $0.hasSuffix(".narinfo") }.count == all.count)
+        let listings = keys.filter { $0.hasSuffix(".ls") }
+        #expect(listings.count == (hydra ? all.count : 0))
+        for listing in listings {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(copy)/\(listing)")))
+            #expect((json as? [String: Any])?["version"] as? Int == 1, "\(listing)")
+        }
         for key in [sourceKey, mirrorKey] {
             try run(["nix", "store", "verify", "--store", "file://\(copy)", "-r", top.path, "--trusted-public-keys", key])
         }

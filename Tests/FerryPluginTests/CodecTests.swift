@@ -100,6 +100,23 @@ struct CodecTests {
         await #expect(throws: (any Error).self, "gzip damaged") { _ = try await filter(damaged) { try GzipCodec().makeDecompressor(writingTo: $0)! } }
     }
 
+    @Test("small files (narinfos, listings) compressed whole by brotli, xz and zstd are what the tools decode; gzip, which Ferry only reads, does not offer it",
+          .enabled(if: toolsPresent("brotli", "xz", "zstd"), "brotli, xz and zstd are not installed (make test installs them)"))
+    func smallFiles() async throws {
+        let codecs: [(tool: String, codec: any Codec)] = [
+            ("brotli", BrotliCodec()), ("xz", XZCodec(preset: 6, threads: 0)), ("zstd", ZstdCodec(level: 3, threads: 0)),
+        ]
+        for (tool, codec) in codecs {
+            #expect(codec.compressesSmallFiles)
+            for input in [[], Array("StorePath: /nix/store/x\n".utf8), sampleData(300_000)] {
+                let compressed = try await codec.compress(smallFile: input)
+                let decoded = Array(try run([tool, "-dc"], stdin: Data(compressed)).stdout)
+                #expect(compressed != input && decoded == input, "\(tool), \(input.count) bytes")
+            }
+        }
+        #expect(!GzipCodec().compressesSmallFiles)
+    }
+
     @Test("truncated or corrupt input is an error, not a crash") func corrupt() async throws {
         let input = sampleData(500_000)
         let zstd = ZstdCodec(level: 3, threads: 1), xz = XZCodec(preset: 1, threads: 1)

@@ -79,6 +79,9 @@ struct UrlConfigTests {
          "--to s3://b?endpoint=https://h:9000&scheme=http endpoint: says https:// but scheme is http"),
         ("local", "s3://b?endpoint=h:9000/prefix", "--to s3://b?endpoint=h:9000/prefix endpoint: 'h:9000/prefix' is not host[:port]"),
         ("local", "s3://b?part-size=6GiB", "--to s3://b?part-size=6GiB part-size: S3 parts are at least 5MiB and at most 5GiB"),
+        ("local", "s3://b?ls-compression=gzip", "--to s3://b?ls-compression=gzip ls-compression: Ferry reads gzip but cannot write it; use br, zstd or xz"),
+        ("local", "s3://b?narinfo-compression=lzo", "--to s3://b?narinfo-compression=lzo narinfo-compression: no codec is called 'lzo' (known: br, "),
+        ("local", "s3://b?log-compression=exec", "--to s3://b?log-compression=exec log-compression: no codec is called 'exec'"),
         ("local", "file:///c?secret-key=/nonexistent/k.sec",
          "--to file:///c?secret-key=/nonexistent/k.sec secret-key: open '/nonexistent/k.sec' failed: No such file or directory"),
     ])

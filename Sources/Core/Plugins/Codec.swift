@@ -21,6 +21,12 @@ public protocol Codec: Sendable {
     var decompressorMemory: Int { get }
     /// A stream that decompresses into `output`, or nil when this codec cannot.
     func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)?
+    /// True when `compress(smallFile:)` works: for every codec that compresses NARs, and for
+    /// brotli, which Ferry writes for narinfos and listings only (as Hydra's S3 caches hold them).
+    var compressesSmallFiles: Bool { get }
+    /// A narinfo or a listing compressed whole, for an S3 cache that stores such files with
+    /// a `Content-Encoding` (Nix's `narinfo-compression`, `ls-compression`).
+    func compress(smallFile bytes: [UInt8]) async throws -> [UInt8]
 }
 
 extension Codec {
@@ -28,6 +34,16 @@ extension Codec {
     public var compresses: Bool { true }
     public var decompressorMemory: Int { 0 }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
+    public var compressesSmallFiles: Bool { compresses }
+
+    /// Through the NAR compressor, told the file's size so it picks no threads.
+    public func compress(smallFile bytes: [UInt8]) async throws -> [UInt8] {
+        var output: [UInt8] = []
+        let compressor = try makeCompressor(narSize: UInt64(bytes.count), writingTo: ClosureSink { output += $0 })
+        try await compressor.write(bytes)
+        try await compressor.finish()
+        return output
+    }
 }
 
 /// A codec Ferry only reads (bzip2, br, gzip): caches Nix wrote with it are mirrored, and a

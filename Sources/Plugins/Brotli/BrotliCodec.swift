@@ -1,14 +1,17 @@
 import CBrotli
 import FerryCore
 
-/// Brotli through libbrotlidec, for reading caches Nix wrote with `compression=br`
-/// (`.nar.br`) and narinfos an S3 cache serves with `Content-Encoding: br`. It
-/// decompresses only: Ferry writes xz or zstd.
+/// Brotli: libbrotlidec reads caches Nix wrote with `compression=br` (`.nar.br`) and
+/// narinfos an S3 cache serves with `Content-Encoding: br`; libbrotlienc writes the
+/// narinfos and listings of an S3 cache with `narinfo-compression=br` or `ls-compression=br`
+/// (Hydra's). NARs Ferry writes in xz or zstd: brotli's best level, which Nix uses, takes
+/// some 100 MiB and a second per half MB.
 public struct BrotliCodec: DecodingOnlyCodec {
     public let compression = "br"
     /// The ring buffer of the largest window a standard stream has (16 MiB), and the
     /// decoder's tables; a large-window stream is refused (Nix never writes one).
     public var decompressorMemory: Int { 18 << 20 }
+    public var compressesSmallFiles: Bool { true }
 
     public init() {}
 
@@ -16,8 +19,20 @@ public struct BrotliCodec: DecodingOnlyCodec {
         TransformFilter(try BrotliDecompressor(), writingTo: output)
     }
 
+    /// At Nix's settings, brotli's defaults: quality 11, a 4 MiB window.
+    public func compress(smallFile bytes: [UInt8]) async throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: BrotliEncoderMaxCompressedSize(bytes.count))
+        var size = output.count
+        let done = bytes.withUnsafeBufferPointer { input in
+            BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC,
+                                  input.count, input.baseAddress, &size, &output)
+        }
+        guard done == BROTLI_TRUE else { throw BrotliError("cannot compress \(bytes.count) bytes") }
+        return Array(output[..<size])
+    }
+
     public static let plugin = Plugin<any Codec>(
-        kind: .codec, name: "br", summary: "brotli through libbrotlidec; reading caches only", options: []
+        kind: .codec, name: "br", summary: "brotli through libbrotli; reading caches, and writing S3 narinfos and listings", options: []
     ) { _, _ in BrotliCodec() }
 }
 

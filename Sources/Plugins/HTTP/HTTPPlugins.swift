@@ -82,6 +82,9 @@ public enum S3Cache {
             PluginOption("profile", "string", "the AWS profile whose keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
             PluginOption("multipart-threshold", "size", default: "100MiB", "NARs larger than this are uploaded in parts"),
             PluginOption("part-size", "size", default: "8MiB", "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
+            PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (br, xz, zstd), sent with its Content-Encoding, as Nix does"),
+            PluginOption("ls-compression", "string", "the same for .ls listings (Hydra's store URIs say br)"),
+            PluginOption("log-compression", "string", "taken from a Hydra store URI and checked; Ferry uploads no build logs"),
         ] + TransferSettings.options,
         schemes: ["s3"],
         urlValues: { url throws(ConfigError) in
@@ -98,16 +101,34 @@ public enum S3Cache {
         guard (Int(S3Storage.minPartSize)...Int(S3Storage.maxPartSize)).contains(partSize) else {
             throw settings.error("part-size", "S3 parts are at least 5MiB and at most 5GiB")
         }
+        let encodings = S3Storage.Encodings(narInfo: try await smallFileCodec(settings, "narinfo-compression", context),
+                                            listing: try await smallFileCodec(settings, "ls-compression", context))
+        _ = try await smallFileCodec(settings, "log-compression", context)
         let credentials = try await AWSCredentialProvider.find(profile: try settings.string("profile"), location: settings.location,
                                                                logger: context.logger)
         let (connect, io) = try TransferSettings.timeouts(settings)
         return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
                          credentials: credentials, region: region,
                          multipartThreshold: UInt64(try settings.size("multipart-threshold") ?? 100 << 20),
-                         partSize: UInt64(partSize), connectTimeout: connect, ioTimeout: io,
+                         partSize: UInt64(partSize), encodings: encodings, connectTimeout: connect, ioTimeout: io,
                          retry: context.retry, logger: context.logger,
                          spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                          spoolDirectory: try TransferSettings.spoolDirectory(settings))
+    }
+
+    /// The codec `key` names for narinfos or listings (`ls-compression=br`), nil for none.
+    private static func smallFileCodec(_ settings: PluginSettings, _ key: String,
+                                       _ context: PluginContext) async throws -> (any Codec)? {
+        guard let name = try settings.string(key), !["", "none"].contains(name) else { return nil }
+        let writable = context.codecs.keys.sorted().filter { $0 != "exec" }
+        guard let plugin = context.codecs[name], name != "exec" else {
+            throw settings.error(key, "no codec is called '\(name)' (known: \(writable.joined(separator: ", ")))")
+        }
+        let codec = try await plugin.make(PluginSettings(plugin: name, location: "\(settings.location) \(key)"), context)
+        guard codec.compressesSmallFiles else {
+            throw settings.error(key, "Ferry reads \(name) but cannot write it; use br, zstd or xz")
+        }
+        return codec
     }
 
     /// The scheme and `host[:port]` requests go to. An endpoint written as a URL, as newer

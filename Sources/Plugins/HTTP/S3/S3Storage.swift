@@ -19,6 +19,18 @@ final class S3Storage: CacheStorage {
     let minimumPartSize: UInt64
     let spoolMemory: Int
     let spoolDirectory: String
+    let encodings: Encodings
+
+    /// The codecs narinfos and listings are stored in, each file with its `Content-Encoding`
+    /// (Nix's `narinfo-compression` and `ls-compression`); nil stores them as they are.
+    struct Encodings {
+        var narInfo: (any Codec)?
+        var listing: (any Codec)?
+
+        func codec(for key: String) -> (any Codec)? {
+            key.hasSuffix(".narinfo") ? narInfo : key.hasSuffix(".ls") ? listing : nil
+        }
+    }
 
     /// S3 allows 10 000 parts; staying at 9 000 leaves room, as attic and niks3 do.
     static let maxParts: UInt64 = 9000
@@ -26,7 +38,7 @@ final class S3Storage: CacheStorage {
     static let maxPartSize: UInt64 = 5 << 30
 
     init(bucket: String, endpoint: URLParts, credentials: AWSCredentialProvider, region: String, multipartThreshold: UInt64,
-         partSize: UInt64, connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
+         partSize: UInt64, encodings: Encodings = Encodings(), connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
          logger: Logger = Logger(label: "ferry.s3"), spoolMemory: Int, spoolDirectory: String) {
         self.bucket = bucket
         self.endpoint = endpoint
@@ -34,6 +46,7 @@ final class S3Storage: CacheStorage {
         minimumPartSize = max(partSize, S3Storage.minPartSize)
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
+        self.encodings = encodings
         transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(credentials: credentials, region: region),
                                   connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: false)
     }
@@ -55,7 +68,12 @@ final class S3Storage: CacheStorage {
     }
 
     func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws {
-        try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)], body: .bytes(bytes))
+        guard let codec = encodings.codec(for: key) else {
+            try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)], body: .bytes(bytes))
+            return
+        }
+        try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType), ("Content-Encoding", codec.compression)],
+                                 body: .bytes(try await codec.compress(smallFile: bytes)))
     }
 
     func store(_ spool: Spool, as key: String, contentType: String) async throws {
