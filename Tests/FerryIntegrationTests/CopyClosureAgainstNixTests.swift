@@ -65,6 +65,43 @@ struct CopyClosureAgainstNixTests {
         }
     }
 
+    @Test("index-debug-info: the debuginfo links are Nix's byte for byte, for the files Nix indexes and none other; a link already there stays, as in Nix")
+    func debugInfoIndex() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Two files Nix indexes, and what it passes over: a folder that is not two hex digits,
+        // a symlink, a name of another shape.
+        let buildIDs = dir.path + "/with-debug/lib/debug/.build-id"
+        let files = ["02/623eda209c26a59b1a8638ff7752f6b945c26b.debug", "ab/cdef000000000000000000000000000000000b.debug",
+                     "zz/623eda209c26a59b1a8638ff7752f6b945c26b.debug", "ab/cdef.debug", "ab/cdef000000000000000000000000000000000b.dwo"]
+        for file in files {
+            try FileManager.default.createDirectory(atPath: (buildIDs + "/" + file as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try Data(file.utf8).write(to: URL(fileURLWithPath: buildIDs + "/" + file))
+        }
+        try FileManager.default.createSymbolicLink(atPath: buildIDs + "/ab/0000000000000000000000000000000000000a.debug",
+                                                   withDestinationPath: "../02/623eda209c26a59b1a8638ff7752f6b945c26b.debug")
+        let path = try run(["nix-store", "--add", dir.path + "/with-debug"]).text.trimmingCharacters(in: .whitespacesAndNewlines)
+        func links(_ cache: String) throws -> [String: Data] {
+            try self.files(cache).filter { $0.key.hasPrefix("debuginfo/") }
+        }
+        try run(["nix", "copy", "--to", "file://\(dir.path)/by-nix?index-debug-info=1&compression=none", path])
+        try ferry(["copy-closure", "--to", "file://\(dir.path)/by-ferry?index-debug-info=1&compression=none", path])
+        #expect(try links(dir.path + "/by-nix").count == 2)
+        #expect(try links(dir.path + "/by-ferry") == links(dir.path + "/by-nix"))
+
+        let kept = dir.path + "/kept"
+        try FileManager.default.createDirectory(atPath: kept + "/debuginfo", withIntermediateDirectories: true)
+        try Data("old".utf8).write(to: URL(fileURLWithPath: kept + "/debuginfo/02623eda209c26a59b1a8638ff7752f6b945c26b.debug"))
+        try ferry(["copy-closure", "--to", "file://\(kept)?index-debug-info=1&compression=zstd", path])
+        let written = try links(kept)
+        #expect(written["debuginfo/02623eda209c26a59b1a8638ff7752f6b945c26b.debug"] == Data("old".utf8))
+        let link = try JSONSerialization.jsonObject(with: written["debuginfo/abcdef000000000000000000000000000000000b.debug"] ?? Data())
+        let archive = (link as? [String: String])?["archive"] ?? ""
+        #expect(archive.hasPrefix("../nar/") && archive.hasSuffix(".nar.zst"), "\(link)")
+        #expect(FileManager.default.fileExists(atPath: kept + "/debuginfo/" + archive), "\(archive)")
+    }
+
     @Test("a second run copies nothing; two runs into fresh caches write identical files") func deterministic() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

@@ -26,7 +26,7 @@ struct FileStorageTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let storage = FileStorage(root: dir.path + "/new/deep/cache")
-        try await storage.prepareForWriting()  // the missing folders above it too, as Nix makes them
+        try await storage.prepareForWriting(extraFolders: [])  // the missing folders above it too, as Nix makes them
         let lostTemporary = try await storeNar(storage, as: "nar/lost.nar", bytes: [1, 2, 3])
         _ = try await storeNar(storage, as: "nar/kept.nar", bytes: [4, 5, 6])
         _ = try await storeNar(storage, as: "nar/later.nar", bytes: [7, 8, 9])

@@ -1,6 +1,6 @@
 /// A binary cache as a destination, laid out exactly as Nix lays it out:
-/// `nix-cache-info`, `nar/<FileHash>.nar.<ext>`, `<hashpart>.narinfo`, and `<hashpart>.ls`
-/// when asked; on whatever `CacheStorage` holds its files.
+/// `nix-cache-info`, `nar/<FileHash>.nar.<ext>`, `<hashpart>.narinfo`, and when asked
+/// `<hashpart>.ls` and the `debuginfo/` index; on whatever `CacheStorage` holds its files.
 ///
 /// A compressed NAR goes into a `Spool` (its name is its FileHash, known at its last byte),
 /// is stored whole, and only then is its narinfo written, at publication, so a killed run
@@ -9,7 +9,9 @@ public final class BinaryCacheBackend: StoreBackend {
     public let storage: any CacheStorage
     public let storesCompressedNars = true
     public let needsReferencesFirst = false
-    public let wantsNarListing: Bool
+    public var wantsNarListing: Bool { writeNarListing || indexDebugInfo }
+    private let writeNarListing: Bool
+    private let indexDebugInfo: Bool
     private let cacheInfo: NixCacheInfo
     private let secretKey: SecretKey?
     /// Existence checks in flight at once when asking which paths are there.
@@ -18,19 +20,20 @@ public final class BinaryCacheBackend: StoreBackend {
     public var description: String { storage.description }
 
     public init(storage: any CacheStorage, cacheInfo: NixCacheInfo = NixCacheInfo(), secretKey: SecretKey? = nil,
-                writeNarListing: Bool = false, queryConcurrency: Int = 16) {
+                writeNarListing: Bool = false, indexDebugInfo: Bool = false, queryConcurrency: Int = 16) {
         self.storage = storage
         self.cacheInfo = cacheInfo
         self.secretKey = secretKey
         self.queryConcurrency = max(queryConcurrency, 1)
-        wantsNarListing = writeNarListing
+        self.writeNarListing = writeNarListing
+        self.indexDebugInfo = indexDebugInfo
     }
 
     /// Writes `nix-cache-info` when there is none (an existing one is left as it is, but
     /// must name the same store directory), and clears the spool folder of what runs that
     /// died left there.
     public func prepare() async throws {
-        try await storage.prepareForWriting()
+        try await storage.prepareForWriting(extraFolders: indexDebugInfo ? [DebugInfoIndex.folder] : [])
         AtomicFile.removeStaleTemporaries(in: storage.spoolDirectory)
         if try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir) == nil {
             try await storage.write(NixCacheInfo.key, Array(cacheInfo.rendered().utf8),
@@ -61,24 +64,37 @@ public final class BinaryCacheBackend: StoreBackend {
     }
 
     /// Signs each path (keeping the signatures it already has), then writes the listings
-    /// and, last, the narinfos of those whose listing was written.
+    /// and debug-info links and, last, the narinfos of those whose files were written.
     public func publish(_ batch: [StoredNar]) async -> [StorePath: any Error] {
         var listings: [(path: StorePath, file: CacheFile)] = []
+        var debugInfo: [(path: StorePath, file: CacheFile)] = []
         var narInfos: [(path: StorePath, file: CacheFile)] = []
         for nar in batch {
             var info = nar.info
             secretKey?.sign(&info)
-            if let listing = nar.listing {
-                listings.append((info.path, CacheFile(key: "\(info.path.hashPart).ls", bytes: Array(listing.utf8),
+            if let listing = nar.listing, writeNarListing {
+                listings.append((info.path, CacheFile(key: "\(info.path.hashPart).ls", bytes: Array(listing.json.utf8),
                                                       contentType: CacheContentType.listing)))
+            }
+            if let listing = nar.listing, indexDebugInfo {
+                debugInfo += DebugInfoIndex.files(of: listing, narURL: nar.url!).map { (info.path, $0) }
             }
             let narInfo = NarInfo(info: info, url: nar.url!, compression: nar.compression!,
                                   fileHash: nar.fileHash, fileSize: nar.fileSize)
             narInfos.append((info.path, CacheFile(key: NarInfo.key(for: info.path), bytes: Array(narInfo.rendered().utf8),
                                                   contentType: CacheContentType.narInfo, requires: narInfo.url)))
         }
-        let failures = await write(listings)
+        let failures = await write(listings + unindexed(debugInfo))
         return await write(narInfos.filter { failures[$0.path] == nil }).merging(failures) { first, _ in first }
+    }
+
+    /// The debug-info links whose build id the cache does not index yet: as in Nix, the
+    /// first link written for a build id stays. One that cannot be checked is written.
+    private func unindexed(_ links: [(path: StorePath, file: CacheFile)]) async -> [(path: StorePath, file: CacheFile)] {
+        (try? await concurrentCompactMap(links, width: queryConcurrency) { link in
+            let indexed = (try? await self.storage.exists(link.file.key)) ?? false
+            return indexed ? nil : link
+        }) ?? links
     }
 
     /// Writes each path's file; returns the error of each path whose file was not written.

@@ -3,6 +3,8 @@ extension BinaryCacheBackend {
     static let options = [
         PluginOption("secret-key", "path", "a key file from `ferry keys generate`; adds Ferry's signature"),
         PluginOption("write-nar-listing", "bool", default: "false", "also write <hash>.ls listings"),
+        PluginOption("index-debug-info", "bool", default: "false",
+                     "also write debuginfo/<build-id>.debug links to the NAR members under lib/debug/.build-id, as Nix does for dwarffs and debuginfod"),
         PluginOption("want-mass-query", "bool", "WantMassQuery for a new nix-cache-info"),
         PluginOption("priority", "integer", "Priority for a new nix-cache-info"),
         PluginOption("compression", "string", default: "zstd", "fills [codec] plugin"),
@@ -25,6 +27,7 @@ extension BinaryCacheBackend {
             let info = NixCacheInfo(wantMassQuery: try settings.bool("want-mass-query"), priority: try settings.int("priority"))
             return BinaryCacheBackend(storage: made, cacheInfo: info, secretKey: key,
                                       writeNarListing: try settings.bool("write-nar-listing") ?? false,
+                                      indexDebugInfo: try settings.bool("index-debug-info") ?? false,
                                       queryConcurrency: 4 * context.jobs)
         }
     }

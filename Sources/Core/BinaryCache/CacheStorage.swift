@@ -34,8 +34,9 @@ public protocol CacheStorage: Sendable {
     var spoolWriteback: SpoolWriteback? { get }
     /// Stores a finished spool under `key`, whole or not at all.
     func store(_ spool: Spool, as key: String, contentType: String) async throws
-    /// Makes a new cache writable (creates its folders); nothing for HTTP or S3.
-    func prepareForWriting() async throws
+    /// Makes a new cache writable: creates its folders, `nar/` and the `extraFolders` the
+    /// backend writes into (`debuginfo`); nothing for HTTP or S3.
+    func prepareForWriting(extraFolders: [String]) async throws
     func close() async
 }
 
@@ -65,7 +66,7 @@ extension CacheStorage {
         (description.hasSuffix("/") ? String(description.dropLast()) : description) + "/" + key
     }
 
-    public func prepareForWriting() async throws {}
+    public func prepareForWriting(extraFolders: [String]) async throws {}
     public var spoolWriteback: SpoolWriteback? { nil }
 
     /// Sixteen at a time, each on its own: a server takes them in parallel.
@@ -106,6 +107,7 @@ public enum CacheContentType {
     public static let cacheInfo = "text/x-nix-cache-info"
     public static let nar = "application/x-nix-nar"
     public static let listing = "application/json"
+    public static let debugInfo = "application/json"
 }
 
 /// A cache file that is not there, or a cache that cannot be used as it is.

@@ -35,7 +35,7 @@ struct NarCheck {
 
     /// Throws unless the NAR had exactly the size and hash its path info promised;
     /// returns the listing when one was built.
-    func finish() throws -> String? {
+    func finish() throws -> NarListing? {
         guard hasher.count == expected.narSize else {
             throw CopyError.narMismatch(expected.path, "the NAR has \(hasher.count) bytes but its NarSize is \(expected.narSize)")
         }
@@ -48,7 +48,7 @@ struct NarCheck {
         }
         try contentAddress?.finish()
         try parser?.finish()
-        return parser == nil ? nil : listing.json
+        return parser == nil ? nil : listing
     }
 }
 
@@ -60,5 +60,5 @@ final class NarCheckSink: AsyncByteSink {
 
     func write(_ bytes: ArraySlice<UInt8>) async throws { try check.update(bytes) }
 
-    func finish() throws -> String? { try check.finish() }
+    func finish() throws -> NarListing? { try check.finish() }
 }

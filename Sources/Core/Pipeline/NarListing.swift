@@ -1,7 +1,11 @@
-/// Builds the `.ls` listing Nix writes beside a NAR (`write-nar-listing=1`) while the NAR
-/// streams: `{"version":1,"root":{…}}` with Nix's key order and names sorted bytewise.
-public struct NarListing: NarVisitor {
-    private indirect enum Node {
+/// What a NAR holds, built while the NAR streams: the `.ls` listing Nix writes beside it
+/// (`write-nar-listing=1`), `{"version":1,"root":{…}}` with Nix's key order and names
+/// sorted bytewise, and the entries of a directory (for the debug-info index).
+public struct NarListing: NarVisitor, Sendable {
+    /// What an entry is, as a NAR records it.
+    public enum EntryType: Sendable { case directory, regular, symlink }
+
+    private indirect enum Node: Sendable {
         case directory([(name: [UInt8], node: Node)])
         case regular(size: UInt64, executable: Bool, offset: UInt64)
         case symlink(target: [UInt8])
@@ -26,6 +30,24 @@ public struct NarListing: NarVisitor {
         var out = "{\"version\":1,\"root\":"
         if let root { NarListing.write(root, to: &out) }
         return out + "}"
+    }
+
+    /// The entries of the directory at `components` (from the root, symlinks not
+    /// followed), in NAR order; empty when there is no directory there.
+    public func entries(of components: [String]) -> [(name: [UInt8], type: EntryType)] {
+        var node = root
+        for component in components {
+            guard case .directory(let entries) = node else { return [] }
+            node = entries.first { $0.name.elementsEqual(component.utf8) }?.node
+        }
+        guard case .directory(let entries) = node else { return [] }
+        return entries.map { entry in
+            switch entry.node {
+            case .directory: (entry.name, .directory)
+            case .regular: (entry.name, .regular)
+            case .symlink: (entry.name, .symlink)
+            }
+        }
     }
 
     private mutating func insert(_ node: Node, at path: NarEntryPath) {

@@ -302,7 +302,7 @@ public struct Pipeline: Sendable {
     /// The NAR from the source, checked, then compressed by the codec into `writer`; returns
     /// the check's listing. The source is asked for it only once the compressor's
     /// processors are free, so no peer sits on a half-sent NAR meanwhile.
-    private func recompress(_ info: PathInfo, to writer: any NarWriter, check: NarCheckSink) async throws -> String? {
+    private func recompress(_ info: PathInfo, to writer: any NarWriter, check: NarCheckSink) async throws -> NarListing? {
         let compressing = backend.storesCompressedNars
         return try await cores.withCores(compressing ? codec.compressorCores(narSize: info.narSize) : 0, for: info.path.path) {
             let filter: any ByteFilter = compressing
@@ -323,7 +323,7 @@ public struct Pipeline: Sendable {
     /// The source's compressed bytes into `writer` as they are, while a decompressor
     /// feeds the check, so NarHash and NarSize are still verified; returns the listing.
     private func passThrough(_ info: PathInfo, from compressed: any CompressedNarSource, to writer: any NarWriter,
-                             check: NarCheckSink) async throws -> String? {
+                             check: NarCheckSink) async throws -> NarListing? {
         // `passThroughForm` chose this path only for a codec that decompresses.
         let decoder = try codec.makeDecompressor(writingTo: check)!
         try await compressed.streamStoredNar(of: info) { chunk in

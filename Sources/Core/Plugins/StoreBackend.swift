@@ -12,8 +12,9 @@ public protocol StoreBackend: Sendable {
     /// True when a path can only be added once its references are there (a Nix store
     /// registers a path together with its references).
     var needsReferencesFirst: Bool { get }
-    /// True when the backend publishes a `.ls` listing of each NAR (`write-nar-listing`);
-    /// the pipeline then builds it while the NAR streams and hands it over in `StoredNar`.
+    /// True when the backend publishes what a NAR holds (a `.ls` listing, the debug-info
+    /// index); the pipeline then builds its listing while the NAR streams and hands it
+    /// over in `StoredNar`.
     var wantsNarListing: Bool { get }
     /// Makes the destination ready (a cache writes its `nix-cache-info`).
     func prepare() async throws
@@ -51,11 +52,11 @@ public struct StoredNar: Sendable {
     public var compression: String?
     public var fileHash: Hash?
     public var fileSize: UInt64?
-    /// The `.ls` listing, when the backend asked for one.
-    public var listing: String?
+    /// What the NAR holds, when the backend asked for it.
+    public var listing: NarListing?
 
     public init(info: PathInfo, url: String? = nil, compression: String? = nil, fileHash: Hash? = nil,
-                fileSize: UInt64? = nil, listing: String? = nil) {
+                fileSize: UInt64? = nil, listing: NarListing? = nil) {
         self.info = info
         self.url = url
         self.compression = compression

@@ -34,15 +34,25 @@ public struct FileStorage: CacheStorage {
         { fd, offset, length in _ = sync_file_range(fd, offset, length, UInt32(FERRY_SYNC_FILE_RANGE_WRITE)) }
     }
 
-    /// Creates the cache folder (and the folders above it, as Nix does) and its `nar/`,
-    /// and removes the narinfo and listing temporaries of runs that died.
-    public func prepareForWriting() async throws {
+    /// Creates the cache folder (and the folders above it, as Nix does), its `nar/` and
+    /// `extraFolders`, and removes the temporaries of runs that died from all but `nar/`,
+    /// which is the spool's.
+    public func prepareForWriting(extraFolders: [String]) async throws {
         var folder = root.hasPrefix("/") ? "" : "."
-        for component in (root + "/nar").split(separator: "/") {
+        for component in root.split(separator: "/") {
             folder += "/\(component)"
-            guard mkdir(folder, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", folder) }
+            try makeFolder(folder)
         }
-        AtomicFile.removeStaleTemporaries(in: root)  // narinfos and listings; nar/ is the spool
+        for extra in ["nar"] + extraFolders {
+            try makeFolder(path(extra))
+        }
+        for kept in [root] + extraFolders.map(path) {
+            AtomicFile.removeStaleTemporaries(in: kept)
+        }
+    }
+
+    private func makeFolder(_ folder: String) throws {
+        guard mkdir(folder, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", folder) }
     }
 
     public func read(_ key: String) async throws -> [UInt8]? {
