@@ -140,7 +140,7 @@ final class MotoS3: Sendable {
                     print(item['Key'], item['ETag'].strip('"'), answer.get('ContentEncoding', '-'))
             """], environment: environment()).lines.map { line in
                 let fields = line.split(separator: " ").map(String.init)
-                return (fields[0], fields[1], fields[2] == "-" ? nil : fields[2])
+                return (fields[0], fields.count > 1 ? fields[1] : "", fields.count > 2 && fields[2] != "-" ? fields[2] : nil)
             }
     }
 

@@ -42,4 +42,30 @@ struct FileStorageTests {
         #expect(files == ["nar", "nar/kept.nar", "nar/later.nar", "kept.narinfo", "later.narinfo"])
         await storage.close()
     }
+
+    @Test("index-debug-info: two paths of one batch with the same build id get one link, to the first; the backend makes debuginfo/")
+    func debugInfoOncePerBuildID() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let storage = FileStorage(root: dir.path + "/cache")
+        let backend = BinaryCacheBackend(storage: storage, indexDebugInfo: true)
+        try await backend.prepare()
+        let folders = ["lib", "debug", ".build-id", "02"], file = "623eda209c26a59b1a8638ff7752f6b945c26b.debug"
+        var listing = NarListing()
+        try listing.directory(at: NarEntryPath())
+        for depth in 1...folders.count {
+            try listing.directory(at: NarEntryPath(folders.prefix(depth).map { Array($0.utf8) }))
+        }
+        try listing.regularFile(at: NarEntryPath((folders + [file]).map { Array($0.utf8) }), executable: false, size: 1, offset: 0)
+        let nars = try ["first", "second"].map { name in
+            StoredNar(info: PathInfo(path: try StorePath("/nix/store/\(String(repeating: name == "first" ? "a" : "b", count: 32))-\(name)"),
+                                     narHash: try Hash(parsing: "sha256:0gpm9hks83wk9v9x6m3fqhrsn6zpap446j9ghi8264m0sl956750"), narSize: 1),
+                      url: "nar/\(name).nar", compression: "none", listing: listing)
+        }
+        for nar in nars { _ = try await storeNar(storage, as: nar.url!, bytes: [1]) }
+        #expect(await backend.publish(nars).isEmpty)
+        let link = try String(contentsOfFile: storage.root + "/debuginfo/02623eda209c26a59b1a8638ff7752f6b945c26b.debug", encoding: .utf8)
+        #expect(link.contains(#""archive":"../nar/first.nar""#), "\(link)")
+        await backend.close()
+    }
 }

@@ -84,17 +84,26 @@ public final class BinaryCacheBackend: StoreBackend {
             narInfos.append((info.path, CacheFile(key: NarInfo.key(for: info.path), bytes: Array(narInfo.rendered().utf8),
                                                   contentType: CacheContentType.narInfo, requires: narInfo.url)))
         }
-        let failures = await write(listings + unindexed(debugInfo))
+        let (links, unchecked) = await unindexed(debugInfo)
+        let failures = await write(listings + links).merging(unchecked) { first, _ in first }
         return await write(narInfos.filter { failures[$0.path] == nil }).merging(failures) { first, _ in first }
     }
 
-    /// The debug-info links whose build id the cache does not index yet: as in Nix, the
-    /// first link written for a build id stays. One that cannot be checked is written.
-    private func unindexed(_ links: [(path: StorePath, file: CacheFile)]) async -> [(path: StorePath, file: CacheFile)] {
-        (try? await concurrentCompactMap(links, width: queryConcurrency) { link in
-            let indexed = (try? await self.storage.exists(link.file.key)) ?? false
-            return indexed ? nil : link
-        }) ?? links
+    /// The debug-info links to write: as in Nix, the first link written for a build id
+    /// stays, so only a batch's first for each, and only where the cache has none. A path
+    /// whose link cannot be checked fails with that error.
+    private func unindexed(_ links: [(path: StorePath, file: CacheFile)]) async
+        -> (links: [(path: StorePath, file: CacheFile)], failures: [StorePath: any Error]) {
+        var seen = Set<String>()
+        let firsts = links.filter { seen.insert($0.file.key).inserted }
+        // The transform throws nothing, so neither does the map.
+        let answers = (try? await concurrentCompactMap(firsts, width: queryConcurrency) {
+            link -> (link: (path: StorePath, file: CacheFile), indexed: Bool, error: (any Error)?)? in
+            do { return (link, try await self.storage.exists(link.file.key), nil) } catch { return (link, false, error) }
+        }) ?? []
+        return (answers.filter { !$0.indexed && $0.error == nil }.map(\.link),
+                Dictionary(answers.compactMap { answer in answer.error.map { (answer.link.path, $0) } },
+                           uniquingKeysWith: { first, _ in first }))
     }
 
     /// Writes each path's file; returns the error of each path whose file was not written.

@@ -11,18 +11,24 @@ public struct NarListing: NarVisitor, Sendable {
         case symlink(target: [UInt8])
     }
 
-    private var root: Node?
+    /// The root, when it is a file or a symlink.
+    private var leafRoot: Node?
+    /// The directories from the root down to the one entries now arrive in, each with its
+    /// entries so far. NAR entries come depth first, so a directory is complete once an
+    /// entry outside it arrives, and is then folded into its parent: each entry is
+    /// appended once, never copied with its siblings.
+    private var open: [(name: [UInt8], entries: [(name: [UInt8], node: Node)])] = []
 
     public init() {}
 
-    public mutating func directory(at path: NarEntryPath) throws { insert(.directory([]), at: path) }
+    public mutating func directory(at path: NarEntryPath) throws { add(.directory([]), at: path) }
 
     public mutating func regularFile(at path: NarEntryPath, executable: Bool, size: UInt64, offset: UInt64) throws {
-        insert(.regular(size: size, executable: executable, offset: offset), at: path)
+        add(.regular(size: size, executable: executable, offset: offset), at: path)
     }
 
     public mutating func symlink(at path: NarEntryPath, target: [UInt8]) throws {
-        insert(.symlink(target: target), at: path)
+        add(.symlink(target: target), at: path)
     }
 
     /// The listing's JSON text, once the whole NAR has been parsed.
@@ -50,20 +56,29 @@ public struct NarListing: NarVisitor, Sendable {
         }
     }
 
-    private mutating func insert(_ node: Node, at path: NarEntryPath) {
-        guard !path.isRoot else { root = node; return }
-        NarListing.insert(node, at: path.components[...], into: &root!)
+    private mutating func add(_ node: Node, at path: NarEntryPath) {
+        let name = path.name ?? []
+        closeDirectories(from: path.depth)
+        switch node {
+        case .directory: open.append((name, []))
+        case _ where path.isRoot: leafRoot = node
+        default: open[open.count - 1].entries.append((name, node))
+        }
     }
 
-    /// Entries arrive in NAR order, so each new one goes at the end of the last directory.
-    private static func insert(_ node: Node, at components: ArraySlice<[UInt8]>, into parent: inout Node) {
-        guard case .directory(var entries) = parent else { return }
-        if components.count == 1 {
-            entries.append((components.first!, node))
-        } else {
-            insert(node, at: components.dropFirst(), into: &entries[entries.count - 1].node)
+    /// Folds each open directory at depth `depth` or deeper into its parent; the root stays open.
+    private mutating func closeDirectories(from depth: Int) {
+        while open.count > max(depth, 1) {
+            let done = open.removeLast()
+            open[open.count - 1].entries.append((done.name, .directory(done.entries)))
         }
-        parent = .directory(entries)
+    }
+
+    /// The whole tree, once the NAR has been parsed.
+    private var root: Node? {
+        var folded = self
+        folded.closeDirectories(from: 1)
+        return folded.open.first.map { .directory($0.entries) } ?? leafRoot
     }
 
     private static func write(_ node: Node, to out: inout String) {

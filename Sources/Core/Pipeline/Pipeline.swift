@@ -50,7 +50,7 @@ public struct Pipeline: Sendable {
                                     codecs: registry.codecs, retry: config.retry)
         let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
         guard codec.compresses else {
-            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but cannot write \(codec.compression); use zstd or xz")
+            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but writes NARs only in zstd, xz or none")
         }
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
@@ -253,7 +253,8 @@ public struct Pipeline: Sendable {
         var published: [StoredNar] = []
         while case let batch = await scheduler.nextPublications(), !batch.isEmpty {
             let failures = await backend.publish(batch)
-            for stored in batch where failures[stored.info.path] == nil {
+            for var stored in batch where failures[stored.info.path] == nil {
+                stored.listing = nil  // only the counts are kept
                 published.append(stored)
                 observe(.published(stored.info.path))
             }

@@ -21,8 +21,9 @@ public protocol Codec: Sendable {
     var decompressorMemory: Int { get }
     /// A stream that decompresses into `output`, or nil when this codec cannot.
     func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)?
-    /// True when `compress(smallFile:)` works: for every codec that compresses NARs, and for
-    /// brotli, which Ferry writes for narinfos and listings only (as Hydra's S3 caches hold them).
+    /// True when `compress(smallFile:)` works: for every codec that compresses NARs (exec
+    /// too, though a store URL cannot configure it), and for brotli, which Ferry writes for
+    /// narinfos and listings only (as Hydra's S3 caches hold them).
     var compressesSmallFiles: Bool { get }
     /// A narinfo or a listing compressed whole, for an S3 cache that stores such files with
     /// a `Content-Encoding` (Nix's `narinfo-compression`, `ls-compression`).
@@ -46,8 +47,9 @@ extension Codec {
     }
 }
 
-/// A codec Ferry only reads (bzip2, br, gzip): caches Nix wrote with it are mirrored, and a
-/// pipeline refuses it as its `[codec]` (`compresses`).
+/// A codec whose NARs Ferry only reads (bzip2, br, gzip, lz4): caches Nix wrote with it are
+/// mirrored, and a pipeline refuses it as its `[codec]` (`compresses`). Brotli still
+/// compresses small files.
 public protocol DecodingOnlyCodec: Codec {}
 
 extension DecodingOnlyCodec {

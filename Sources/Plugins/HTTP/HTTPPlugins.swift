@@ -116,17 +116,20 @@ public enum S3Cache {
                          spoolDirectory: try TransferSettings.spoolDirectory(settings))
     }
 
-    /// The codec `key` names for narinfos or listings (`ls-compression=br`), nil for none.
+    /// The codec `key` names for narinfos or listings (`ls-compression=br`), nil for none;
+    /// made outside the memory budget, which is the NARs' (a small file takes little).
     private static func smallFileCodec(_ settings: PluginSettings, _ key: String,
                                        _ context: PluginContext) async throws -> (any Codec)? {
         guard let name = try settings.string(key), !["", "none"].contains(name) else { return nil }
-        let writable = context.codecs.keys.sorted().filter { $0 != "exec" }
-        guard let plugin = context.codecs[name], name != "exec" else {
-            throw settings.error(key, "no codec is called '\(name)' (known: \(writable.joined(separator: ", ")))")
+        guard name != "exec" else {
+            throw settings.error(key, "the exec codec needs a command, which a URL cannot give; use br, xz or zstd")
         }
-        let codec = try await plugin.make(PluginSettings(plugin: name, location: "\(settings.location) \(key)"), context)
+        guard let plugin = context.codecs[name] else { throw settings.error(key, "no codec is called '\(name)'; use br, xz or zstd") }
+        var unbudgeted = context
+        unbudgeted.memoryBudget = .max
+        let codec = try await plugin.make(PluginSettings(plugin: name, location: "\(settings.location) \(key)"), unbudgeted)
         guard codec.compressesSmallFiles else {
-            throw settings.error(key, "Ferry reads \(name) but cannot write it; use br, zstd or xz")
+            throw settings.error(key, "Ferry reads \(name) but cannot write it; use br, xz or zstd")
         }
         return codec
     }
