@@ -46,6 +46,24 @@ struct SSHAgainstNixTests {
         #expect(try NixStore.pathInfo(top, store: second)["ultimate"] == nil)
     }
 
+    @Test("compress=true (nix-copy-closure --gzip) has sshd agree on zlib for the connection, which plain copies do not; the copy is whole",
+          arguments: transports)
+    func compressed(transport: String) throws {
+        let server = try SSHServer.start(extraConfig: "LogLevel DEBUG1")
+        defer { server.stop() }
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        for compress in [false, true] {
+            let cache = "file://\(dir.path)/cache-\(compress)"
+            let output = try ferry(["copy-closure", "--from", server.url("transport=\(transport)&compress=\(compress)"), "--to", cache, top.path])
+            #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+            try run(["nix", "store", "verify", "--no-trust", "--store", cache, "-r", top.path])
+            let log = try String(contentsOfFile: server.dir + "/sshd.log", encoding: .utf8)
+            #expect(log.contains("compression: zlib@openssh.com") == compress, "\(log)")
+        }
+    }
+
     @Test("an unknown host key is refused, with its fingerprint", arguments: transports)
     func unknownHost(transport: String) throws {
         let dir = try TemporaryDirectory()

@@ -22,6 +22,7 @@ enum OpenSSHTransport {
             command += ["-o", "ServerAliveInterval=\(max(1, keepalive.components.seconds))"]
         }
         if let identity = endpoint.identityFile { command += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
+        if endpoint.compress { command += ["-C"] }
         command += ["-l", endpoint.user, endpoint.host, endpoint.serveCommand]
         let pinnedFile = endpoint.pinnedHostKey == nil ? nil : knownHosts
         let removePinnedFile: @Sendable () -> Void = { if let pinnedFile { unlink(pinnedFile) } }

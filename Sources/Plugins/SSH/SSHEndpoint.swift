@@ -17,6 +17,9 @@ struct SSHEndpoint: Sendable {
     var keepalive: Duration?
     var remoteProgram: String
     var remoteStore: String?
+    /// Nix's `compress` (`nix-copy-closure --gzip`): zlib on the connection, when the server
+    /// offers it. It pays on a slow link only; on a fast one it costs more than it saves.
+    var compress = false
     /// Channel window: how much the server may send before Ferry acknowledges it.
     var window: UInt32 = 8 << 20
 

@@ -18,6 +18,7 @@ public enum SSHStore {
         PluginOption("io-timeout", "duration", default: "120s", "no byte moved for this long is an error"),
         PluginOption("keepalive", "duration", default: "15s", "SSH keepalive interval; 0 turns it off"),
         PluginOption("max-connections", "integer", default: "jobs", "SSH sessions at most, for NARs in parallel"),
+        PluginOption("compress", "bool", default: "false", "zlib on the connection, as Nix's compress and nix-copy-closure --gzip: for slow links"),
         PluginOption("transport", "string", default: "libssh2", "libssh2, or openssh for the system ssh (~/.ssh/config, ProxyJump, RSA keys)"),
     ]
 
@@ -63,7 +64,8 @@ public enum SSHStore {
                 ioTimeout: try settings.duration("io-timeout") ?? .seconds(120),
                 keepalive: keepalive == .zero ? nil : keepalive,
                 remoteProgram: try settings.string("remote-program") ?? "nix-store",
-                remoteStore: try settings.string("remote-store"))
+                remoteStore: try settings.string("remote-store"),
+                compress: try settings.bool("compress") ?? false)
             transport = try settings.string("transport") ?? "libssh2"
             guard ["libssh2", "openssh"].contains(transport) else { throw settings.error("transport", "is libssh2 or openssh, not '\(transport)'") }
             connections = try settings.int("max-connections") ?? context.jobs

@@ -53,6 +53,7 @@ final class SSHSession: @unchecked Sendable {
         self.session = session
         do {
             libssh2_session_set_blocking(session, 0)
+            if endpoint.compress { libssh2_session_flag(session, LIBSSH2_FLAG_COMPRESS, 1) }
             let hostKeys = try HostKeyCheck(endpoint)
             if let preference = hostKeys.methodPreference {
                 // libssh2 prefers ECDSA; without this it would miss an ed25519 entry.
