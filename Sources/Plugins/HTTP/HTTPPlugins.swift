@@ -80,8 +80,13 @@ public enum S3Cache {
             PluginOption("endpoint", "string", default: "s3.REGION.amazonaws.com", "host[:port] of an S3-compatible server (path-style)"),
             PluginOption("scheme", "string", default: "https", "http for a server without TLS"),
             PluginOption("profile", "string", "the AWS profile whose keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
+            PluginOption("multipart-upload", "bool", default: "true",
+                         "NARs above multipart-threshold go up in parts; false sends them whole up to S3's 5GiB (Nix's default is false)"),
             PluginOption("multipart-threshold", "size", default: "100MiB", "NARs larger than this are uploaded in parts"),
             PluginOption("part-size", "size", default: "8MiB", "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
+            PluginOption("multipart-chunk-size", "size", "newer Nix's name for part-size"),
+            PluginOption("addressing-style", "string", default: "path",
+                         "path, or auto as newer Nix writes it: Ferry names the bucket in the path either way"),
             PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (br, xz, zstd), sent with its Content-Encoding, as Nix does"),
             PluginOption("ls-compression", "string", "the same for .ls listings (Hydra's store URIs say br)"),
             PluginOption("log-compression", "string", "taken from a Hydra store URI and checked; Ferry uploads no build logs"),
@@ -97,9 +102,11 @@ public enum S3Cache {
         let bucket = try settings.required("bucket", "which bucket?")
         let region = try settings.string("region") ?? "us-east-1"
         let (scheme, endpoint) = try endpoint(settings, region: region)
-        let partSize = try settings.size("part-size") ?? 8 << 20
-        guard (Int(S3Storage.minPartSize)...Int(S3Storage.maxPartSize)).contains(partSize) else {
-            throw settings.error("part-size", "S3 parts are at least 5MiB and at most 5GiB")
+        let partSize = try partSize(settings)
+        if let style = try settings.string("addressing-style"), !["auto", "path"].contains(style) {
+            throw settings.error("addressing-style", style == "virtual"
+                ? "Ferry names the bucket in the path (path-style), which every S3 server takes; leave virtual out"
+                : "is auto, path or virtual, not '\(style)'")
         }
         let encodings = S3Storage.Encodings(narInfo: try await smallFileCodec(settings, "narinfo-compression", context),
                                             listing: try await smallFileCodec(settings, "ls-compression", context))
@@ -109,11 +116,31 @@ public enum S3Cache {
         let (connect, io) = try TransferSettings.timeouts(settings)
         return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
                          credentials: credentials, region: region,
-                         multipartThreshold: UInt64(try settings.size("multipart-threshold") ?? 100 << 20),
+                         multipartThreshold: try multipartThreshold(settings),
                          partSize: UInt64(partSize), encodings: encodings, connectTimeout: connect, ioTimeout: io,
                          retry: context.retry, logger: context.logger,
                          spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                          spoolDirectory: try TransferSettings.spoolDirectory(settings))
+    }
+
+    /// `part-size`, or the same under newer Nix's name, `multipart-chunk-size`.
+    private static func partSize(_ settings: PluginSettings) throws(ConfigError) -> Int {
+        let ours = try settings.size("part-size"), nix = try settings.size("multipart-chunk-size")
+        if let ours, let nix, ours != nix {
+            throw settings.error("multipart-chunk-size", "is part-size under Nix's name, and part-size says otherwise; give one")
+        }
+        let size = ours ?? nix ?? 8 << 20
+        guard (Int(S3Storage.minPartSize)...Int(S3Storage.maxPartSize)).contains(size) else {
+            throw settings.error(ours == nil ? "multipart-chunk-size" : "part-size", "S3 parts are at least 5MiB and at most 5GiB")
+        }
+        return size
+    }
+
+    /// Above it a NAR goes up in parts: `multipart-threshold`, or S3's limit for one PUT
+    /// with `multipart-upload=false` (a larger NAR can only go up in parts).
+    private static func multipartThreshold(_ settings: PluginSettings) throws(ConfigError) -> UInt64 {
+        let threshold = UInt64(try settings.size("multipart-threshold") ?? 100 << 20)
+        return try settings.bool("multipart-upload") == false ? max(threshold, S3Storage.maxPutSize) : threshold
     }
 
     /// The codec `key` names for narinfos or listings (`ls-compression=br`), nil for none;

@@ -36,6 +36,8 @@ final class S3Storage: CacheStorage {
     static let maxParts: UInt64 = 9000
     static let minPartSize: UInt64 = 5 << 20
     static let maxPartSize: UInt64 = 5 << 30
+    /// The largest object one PUT may carry.
+    static let maxPutSize: UInt64 = 5 << 30
 
     init(bucket: String, endpoint: URLParts, credentials: AWSCredentialProvider, region: String, multipartThreshold: UInt64,
          partSize: UInt64, encodings: Encodings = Encodings(), connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
