@@ -411,9 +411,10 @@ struct MirrorToS3Tests {
         try run(["nix", "store", "verify", "--store", "file://\(copy)", "--no-trust", big.path])
     }
 
-    @Test("a NAR above the multipart threshold arrives whole, in parts of part-size (or Nix's multipart-chunk-size), or in one PUT with multipart-upload=false",
+    @Test("a NAR above the multipart threshold arrives whole, in parts of part-size (or Nix's multipart-chunk-size or buffer-size), or in one PUT with multipart-upload=false",
           arguments: [("multipart-threshold=8MiB&part-size=5MiB", "-10"),
-                      ("multipart-upload=true&multipart-threshold=8MiB&multipart-chunk-size=5MiB", "-10"),
+                      ("multipart-upload=true&multipart-threshold=8MiB&multipart-chunk-size=5MiB&addressing-style=auto", "-10"),
+                      ("multipart-upload=true&multipart-threshold=8MiB&buffer-size=5MiB", "-10"),
                       ("multipart-upload=false&multipart-threshold=8MiB", nil)])
     func multipart(parameters: String, etagSuffix: String?) throws {
         let big = try NixStore.bigPath.get()

@@ -46,21 +46,22 @@ struct SSHAgainstNixTests {
         #expect(try NixStore.pathInfo(top, store: second)["ultimate"] == nil)
     }
 
-    @Test("compress=true (nix-copy-closure --gzip) has sshd agree on zlib for the connection, which plain copies do not; the copy is whole",
+    @Test("compress=true (nix-copy-closure --gzip) has sshd agree on zlib for the connection, which plain copies do not; a server that offers no compression gets an uncompressed copy, whole",
           arguments: transports)
     func compressed(transport: String) throws {
-        let server = try SSHServer.start(extraConfig: "LogLevel DEBUG1")
-        defer { server.stop() }
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        for compress in [false, true] {
-            let cache = "file://\(dir.path)/cache-\(compress)"
+        for (compress, offered) in [(false, true), (true, true), (true, false)] {
+            let server = try SSHServer.start(extraConfig: "LogLevel DEBUG1" + (offered ? "" : "\nCompression no"))
+            defer { server.stop() }
+            let cache = "file://\(dir.path)/cache-\(compress)-\(offered)"
             let output = try ferry(["copy-closure", "--from", server.url("transport=\(transport)&compress=\(compress)"), "--to", cache, top.path])
             #expect(output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
             try run(["nix", "store", "verify", "--no-trust", "--store", cache, "-r", top.path])
             let log = try String(contentsOfFile: server.dir + "/sshd.log", encoding: .utf8)
-            #expect(log.contains("compression: zlib@openssh.com") == compress, "\(log)")
+            #expect(log.contains("compression: zlib@openssh.com") == (compress && offered), "\(log)")
+            #expect(log.contains("compression: none") == !(compress && offered), "\(log)")
         }
     }
 

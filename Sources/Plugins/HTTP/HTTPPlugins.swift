@@ -7,7 +7,7 @@ enum TransferSettings {
     static let options = [
         PluginOption("connect-timeout", "duration", default: "10s", "give up on a server that does not answer"),
         PluginOption("io-timeout", "duration", default: "60s", "give up on a transfer that stalls this long"),
-        PluginOption("buffer-size", "size", default: "8MiB",
+        PluginOption("spool-memory", "size", default: "8MiB",
                      "a NAR up to this size is uploaded from memory; larger ones spool to disk first"),
         PluginOption("spool-dir", "path", default: "$TMPDIR or /tmp", "where larger NARs spool"),
     ]
@@ -19,7 +19,7 @@ enum TransferSettings {
     /// The buffer, never more than an even share of the budget among the jobs, so that
     /// uploads cannot crowd out the codecs.
     static func spoolMemory(_ settings: PluginSettings, context: PluginContext) throws(ConfigError) -> Int {
-        min(try settings.size("buffer-size") ?? 8 << 20, context.memoryBudget / (2 * max(context.jobs, 1)))
+        min(try settings.size("spool-memory") ?? 8 << 20, context.memoryBudget / (2 * max(context.jobs, 1)))
     }
 
     static func spoolDirectory(_ settings: PluginSettings) throws(ConfigError) -> String {
@@ -82,9 +82,11 @@ public enum S3Cache {
             PluginOption("profile", "string", "the AWS profile whose keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
             PluginOption("multipart-upload", "bool", default: "true",
                          "NARs above multipart-threshold go up in parts; false sends them whole up to S3's 5GiB (Nix's default is false)"),
-            PluginOption("multipart-threshold", "size", default: "100MiB", "NARs larger than this are uploaded in parts"),
+            PluginOption("multipart-threshold", "size", default: "100MiB",
+                         "NARs larger than this are uploaded in parts (at most 5GiB: S3 takes no more in one PUT)"),
             PluginOption("part-size", "size", default: "8MiB", "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
-            PluginOption("multipart-chunk-size", "size", "newer Nix's name for part-size"),
+            PluginOption("multipart-chunk-size", "size", "Nix's name for part-size"),
+            PluginOption("buffer-size", "size", "Nix 2.8's name for part-size"),
             PluginOption("addressing-style", "string", default: "path",
                          "path, or auto as newer Nix writes it: Ferry names the bucket in the path either way"),
             PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (br, xz, zstd), sent with its Content-Encoding, as Nix does"),
@@ -103,10 +105,11 @@ public enum S3Cache {
         let region = try settings.string("region") ?? "us-east-1"
         let (scheme, endpoint) = try endpoint(settings, region: region)
         let partSize = try partSize(settings)
+        let multipartThreshold = try multipartThreshold(settings)
         if let style = try settings.string("addressing-style"), !["auto", "path"].contains(style) {
             throw settings.error("addressing-style", style == "virtual"
-                ? "Ferry names the bucket in the path (path-style), which every S3 server takes; leave virtual out"
-                : "is auto, path or virtual, not '\(style)'")
+                ? "Ferry names the bucket in the path (path-style), which AWS and S3-compatible servers take for ordinary buckets; leave virtual out"
+                : "is path or auto (virtual is not supported), not '\(style)'")
         }
         let encodings = S3Storage.Encodings(narInfo: try await smallFileCodec(settings, "narinfo-compression", context),
                                             listing: try await smallFileCodec(settings, "ls-compression", context))
@@ -116,31 +119,38 @@ public enum S3Cache {
         let (connect, io) = try TransferSettings.timeouts(settings)
         return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
                          credentials: credentials, region: region,
-                         multipartThreshold: try multipartThreshold(settings),
+                         multipartThreshold: multipartThreshold,
                          partSize: UInt64(partSize), encodings: encodings, connectTimeout: connect, ioTimeout: io,
                          retry: context.retry, logger: context.logger,
                          spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                          spoolDirectory: try TransferSettings.spoolDirectory(settings))
     }
 
-    /// `part-size`, or the same under newer Nix's name, `multipart-chunk-size`.
+    /// `part-size`, or the same under Nix's names: `multipart-chunk-size`, and `buffer-size`
+    /// as Nix 2.8's S3 store calls it.
     private static func partSize(_ settings: PluginSettings) throws(ConfigError) -> Int {
-        let ours = try settings.size("part-size"), nix = try settings.size("multipart-chunk-size")
-        if let ours, let nix, ours != nix {
-            throw settings.error("multipart-chunk-size", "is part-size under Nix's name, and part-size says otherwise; give one")
+        var given: [(key: String, size: Int)] = []
+        for key in ["part-size", "multipart-chunk-size", "buffer-size"] {
+            if let size = try settings.size(key) { given.append((key, size)) }
         }
-        let size = ours ?? nix ?? 8 << 20
+        if let first = given.first, let other = given.first(where: { $0.size != first.size }) {
+            throw settings.error(other.key, "\(ByteSize.format(other.size)), but \(first.key) is \(ByteSize.format(first.size)); they are one setting under two names, give one")
+        }
+        let size = given.first?.size ?? 8 << 20
         guard (Int(S3Storage.minPartSize)...Int(S3Storage.maxPartSize)).contains(size) else {
-            throw settings.error(ours == nil ? "multipart-chunk-size" : "part-size", "S3 parts are at least 5MiB and at most 5GiB")
+            throw settings.error(given.first?.key ?? "part-size", "S3 parts are at least 5MiB and at most 5GiB")
         }
         return size
     }
 
-    /// Above it a NAR goes up in parts: `multipart-threshold`, or S3's limit for one PUT
-    /// with `multipart-upload=false` (a larger NAR can only go up in parts).
+    /// Above it a NAR goes up in parts: `multipart-threshold`, or with `multipart-upload=false`
+    /// S3's limit for one PUT (a larger NAR can only go up in parts).
     private static func multipartThreshold(_ settings: PluginSettings) throws(ConfigError) -> UInt64 {
-        let threshold = UInt64(try settings.size("multipart-threshold") ?? 100 << 20)
-        return try settings.bool("multipart-upload") == false ? max(threshold, S3Storage.maxPutSize) : threshold
+        let threshold = try settings.size("multipart-threshold").map(UInt64.init) ?? 100 << 20
+        guard threshold <= S3Storage.maxPutSize else {
+            throw settings.error("multipart-threshold", "S3 takes at most 5GiB in one PUT, so larger NARs go up in parts")
+        }
+        return try settings.bool("multipart-upload") == false ? S3Storage.maxPutSize : threshold
     }
 
     /// The codec `key` names for narinfos or listings (`ls-compression=br`), nil for none;
