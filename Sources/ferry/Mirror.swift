@@ -47,10 +47,6 @@ struct Mirror: AsyncParsableCommand {
     @Option(help: "The cache or store to copy to.")
     var to: String
 
-    @Option(help: ArgumentHelp("Read store paths from FILE, one per line (- for standard input; # starts a comment).",
-                               valueName: "file"))
-    var pathsFrom: String?
-
     @Flag(help: "Copy everything the paths reference too.")
     var closure = false
 
@@ -63,14 +59,12 @@ struct Mirror: AsyncParsableCommand {
     var paths: [String] = []
 
     func validate() throws {
-        if paths.isEmpty && pathsFrom == nil { throw ValidationError("name the paths to copy, or give --paths-from FILE") }
+        if paths.isEmpty && options.pathsFrom == nil { throw ValidationError("name the paths to copy, or give --paths-from FILE") }
     }
 
     func run() async throws {
-        var all = paths
         var selection = PathSelection(closure: closure)
         do {
-            if let pathsFrom { all += try Mirror.readPaths(pathsFrom) }
             selection.shard = try shard.map { text throws(ConfigError) in try Shard(parsing: text) }
         } catch {
             throw RunReporter(quiet: options.quiet, json: options.json).stop(error)
@@ -80,24 +74,6 @@ struct Mirror: AsyncParsableCommand {
             try raw.setSource(url: from, registry: .builtIn)
             try raw.setBackend(url: to, registry: .builtIn)
             return raw
-        }, paths: all, selection: selection, options: options)
-    }
-
-    /// Store paths listed one per line; blank lines and `#` comments are skipped.
-    static func readPaths(_ file: String) throws -> [String] {
-        let data: Data
-        if file == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: file) else {
-                throw ConfigError("--paths-from \(file)", "cannot read the file")
-            }
-            data = contents
-        }
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
-            let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                .trimmingCharacters(in: .whitespaces)
-            return text.isEmpty ? nil : text
-        }
+        }, paths: paths, selection: selection, options: options)
     }
 }

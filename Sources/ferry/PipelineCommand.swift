@@ -6,6 +6,10 @@ import Logging
 
 /// Options every command that runs a pipeline shares.
 struct RunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Read store paths from FILE, one per line (- for standard input; # starts a comment).",
+                               valueName: "file"))
+    var pathsFrom: String?
+
     @Flag(name: .shortAndLong, help: "Say more: -v adds each path's start, skip, wait for memory and publication; -vv debug logs too.")
     var verbose: Int
 
@@ -53,6 +57,25 @@ struct RunOptions: ParsableArguments {
         if noCheckSigs { raw.topLevel.values["check-signatures"] = .bool(false) }
     }
 
+    /// The paths `--paths-from` lists; blank lines and `#` comments are skipped.
+    func listedPaths() throws(ConfigError) -> [String] {
+        guard let file = pathsFrom else { return [] }
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw ConfigError("--paths-from \(file)", "cannot read the file")
+            }
+            data = contents
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
+            let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                .trimmingCharacters(in: .whitespaces)
+            return text.isEmpty ? nil : text
+        }
+    }
+
     var logLevel: Logger.Level {
         if quiet { return .error }
         switch verbose {
@@ -82,8 +105,10 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         var raw = try makeRaw()
         options.applyFlags(to: &raw)
         config = try PipelineConfig.build(raw)
-        storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) }
-        guard !storePaths.isEmpty else { throw ValidationError("no store paths to copy: name them on the command line or in `paths`") }
+        storePaths = try (config.paths + paths + options.listedPaths()).map { try StorePath(resolving: $0) }
+        guard !storePaths.isEmpty else {
+            throw ValidationError("no store paths to copy: name them on the command line, in --paths-from or in `paths`")
+        }
     } catch let error as ValidationError {
         throw error
     } catch {

@@ -181,6 +181,29 @@ struct CopyClosureAgainstNixTests {
         #expect(result.stderr.contains("--help"), "no pointer to --help: \(result.stderr)")
     }
 
+    @Test("--paths-from takes a list (comments and blank lines skipped) from a file or standard input, for copy-closure and run; a list that cannot be read exits 2")
+    func pathsFrom() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let list = "# the closure, as nix-store -qR prints it\n\n" + all.map { "\($0.path)  # \($0.name)" }.joined(separator: "\n") + "\n"
+        try list.write(toFile: dir.path + "/paths", atomically: true, encoding: .utf8)
+        try "[limiter]\nmemory = \"256MiB\"\n[backend]\nplugin = \"file\"\npath = \"\(dir.path)/by-run\"\n"
+            .write(toFile: dir.path + "/run.toml", atomically: true, encoding: .utf8)
+        let copies = [
+            try ferry(["copy-closure", "--to", "file://\(dir.path)/from-file", "--paths-from", dir.path + "/paths"]),
+            try run([ferryBinary, "copy-closure", "--to", "file://\(dir.path)/from-stdin", "--paths-from", "-"], stdin: Data(list.utf8)),
+            try ferry(["run", dir.path + "/run.toml", "--paths-from", dir.path + "/paths"]),
+        ]
+        for copy in copies {
+            #expect(copy.stderr.contains("\(all.count) copied"), "\(copy.stderr)")
+        }
+        try run(["nix", "store", "verify", "--no-trust", "--store", "file://\(dir.path)/by-run", "-r", top.path])
+        let unreadable = try ferry(["copy-closure", "--to", "file://\(dir.path)/none", "--paths-from", dir.path + "/missing"], check: false)
+        #expect(unreadable.status == 2 && unreadable.stderr.contains("--paths-from \(dir.path)/missing: cannot read the file"),
+                "\(unreadable.stderr)")
+    }
+
     @Test("--help is no error: it exits 0 with the overview on stdout") func help() throws {
         let result = try ferry(["copy-closure", "--help"])
         #expect(result.status == 0)
