@@ -1,7 +1,6 @@
 import ArgumentParser
 import FerryBuiltinPlugins
 import FerryCore
-import Foundation
 
 /// `ferry mirror`: paths from one binary cache into another store or cache, checked
 /// against trusted keys on the way in, signed on the way out.
