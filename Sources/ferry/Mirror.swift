@@ -11,8 +11,8 @@ struct Mirror: AsyncParsableCommand {
             --from is a binary cache: file:///dir, http(s)://host/prefix, or
             s3://bucket?region=…&endpoint=host:port&scheme=http, with credentials
             found where the AWS SDKs look (AWS_* variables, the ~/.aws profile's
-            keys or credential_process (profile=NAME), a web identity, the container
-            or instance role); a Nix store (local, ssh://) works as well. --to is any
+            role, keys or credential_process (profile=NAME), a web identity, the
+            container or instance role); a Nix store (local, ssh://) works as well. --to is any
             store URL copy-closure takes; secret-key=FILE adds Ferry's signature and
             keeps the ones the paths have.
 

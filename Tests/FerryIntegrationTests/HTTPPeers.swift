@@ -122,6 +122,26 @@ final class MotoS3: Sendable {
                                 "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]) { $1 }
     }
 
+    /// A role `uploader` that may do anything in S3, and a user `base` that may only assume
+    /// roles: the role's ARN and the user's key pair.
+    func makeRole() throws -> (arn: String, key: String, secret: String) {
+        let fields = try run(["python3", "-c", """
+            import boto3, json
+            kw = dict(endpoint_url='http://127.0.0.1:\(port)', region_name='us-east-1')
+            iam = boto3.client('iam', **kw)
+            trust = {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': '*'}, 'Action': 'sts:AssumeRole'}]}
+            arn = iam.create_role(RoleName='uploader', AssumeRolePolicyDocument=json.dumps(trust))['Role']['Arn']
+            iam.put_role_policy(RoleName='uploader', PolicyName='s3', PolicyDocument=json.dumps(
+                {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 's3:*', 'Resource': '*'}]}))
+            iam.create_user(UserName='base')
+            iam.put_user_policy(UserName='base', PolicyName='assume', PolicyDocument=json.dumps(
+                {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': 'sts:AssumeRole', 'Resource': '*'}]}))
+            key = iam.create_access_key(UserName='base')['AccessKey']
+            print(arn, key['AccessKeyId'], key['SecretAccessKey'])
+            """], environment: environment()).text.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        return (fields[0], fields[1], fields[2])
+    }
+
     /// Downloads every object of the bucket into `dir`, its bytes as stored (as a file cache
     /// would hold them, unless they came with a `Content-Encoding`); returns each key with
     /// its ETag (`md5-N` for an object uploaded in N parts) and its `Content-Encoding`.

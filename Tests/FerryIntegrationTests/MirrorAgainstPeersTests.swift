@@ -324,6 +324,37 @@ struct MirrorToS3Tests {
         #expect(again.stderr.contains("0 copied, \(all.count) already there"), "\(again.stderr)")
     }
 
+    @Test("a profile's role_arn with source_profile: the role is assumed through STS (signed with the source's keys, which may not write S3 themselves) and its keys sign; a source whose secret is wrong is refused, exit 2")
+    func assumedRole() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (role, key, secret) = try s3.makeRole()
+        try "[profile uploader]\nrole_arn = \(role)\nsource_profile = base\nrole_session_name = ferry-test\n"
+            .write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
+        func mirror(profile: String, secret: String) throws -> CommandOutput {
+            try "[base]\naws_access_key_id = \(key)\naws_secret_access_key = \(secret)\n"
+                .write(toFile: dir.path + "/credentials", atomically: true, encoding: .utf8)
+            let variables = ["AWS_SHARED_CREDENTIALS_FILE": dir.path + "/credentials", "AWS_CONFIG_FILE": dir.path + "/config",
+                             "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:\(s3.port)"]
+            return try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url("profile=\(profile)"),
+                            "--trusted-public-key", sourceKey, "--closure", "--retries", "1", top.path],
+                           environment: MotoS3.environmentWithoutKeys(home: dir.path).merging(variables) { $1 }, check: false)
+        }
+        let unassumed = try mirror(profile: "base", secret: secret)
+        #expect(unassumed.status == 1 && unassumed.stderr.contains("AccessDenied"), "the user alone may not write: \(unassumed.stderr)")
+        let assumed = try mirror(profile: "uploader", secret: secret)
+        #expect(assumed.status == 0 && assumed.stderr.contains("\(all.count) copied"), "\(assumed.stderr)")
+        #expect(try s3.download(into: dir.path + "/downloaded").filter { $0.key.hasSuffix(".narinfo") }.count == all.count)
+        let refused = try mirror(profile: "uploader", secret: "wrong")
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("role \(role) assumed with the keys of fixed keys") && refused.stderr.contains("SignatureDoesNotMatch"),
+                "\(refused.stderr)")
+    }
+
     /// How an endpoint's keys should be used: kept while good, renewed when due, and kept
     /// when a renewal fails while they still work.
     enum Renewal: CaseIterable { case kept, renewed, failedRenewal }

@@ -199,7 +199,7 @@ struct TransferSettingsTests {
         }
     }
 
-    @Test("S3 keys come from the variables, else the profile's keys in the credentials file, else in the config file, else its credential_process, else a web identity")
+    @Test("S3 keys come from the variables, else the profile's role (its source's keys assumed), else its keys in the credentials file, else in the config file, else its credential_process, else a web identity")
     func awsCredentialLookup() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -218,15 +218,51 @@ struct TransferSettingsTests {
             web_identity_token_file = /profile/token
             role_session_name = mirror
             region = cn-north-1
+            [profile uploader]
+            role_arn = arn:aws:iam::1:role/uploader
+            source_profile = mirror
+            role_session_name = up
+            external_id = ext
+            region = eu-central-1
+            [profile chained]
+            role_arn = arn:aws:iam::1:role/second
+            source_profile = uploader
+            role_session_name = two
+            [profile itself]
+            role_arn = arn:aws:iam::1:role/itself
+            source_profile = itself
+            role_session_name = me
+            aws_access_key_id = AKIASELF
+            aws_secret_access_key = s3
+            [profile on-ec2]
+            role_arn = arn:aws:iam::1:role/ec2
+            credential_source = Ec2InstanceMetadata
+            role_session_name = vm
+            [profile from-env]
+            role_arn = arn:aws:iam::1:role/env
+            credential_source = Environment
+            role_session_name = env
+            [profile loop-a]
+            role_arn = arn:aws:iam::1:role/a
+            source_profile = loop-b
+            [profile loop-b]
+            role_arn = arn:aws:iam::1:role/b
+            source_profile = loop-a
             """.write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
         let files = ["AWS_SHARED_CREDENTIALS_FILE": dir.path + "/credentials", "AWS_CONFIG_FILE": dir.path + "/config"]
-        func source(_ environment: [String: String], profile: String? = nil) -> String? {
-            switch AWSKeySearch(profile: profile, environment: AWSEnvironment(files.merging(environment) { $1 })).source {
+        func describe(_ source: AWSKeySearch.Source?) -> String? {
+            switch source {
             case .keys(let keys): keys.accessKey
             case .process(let command): "run \(command)"
             case .webIdentity(let role, let tokenFile, let sessionName, let sts): "\(role) \(tokenFile) \(sessionName) \(sts)"
+            case .assumeRole(let role, let from):
+                "\(role.arn) as \(role.sessionName) \(role.externalID ?? "-") at \(role.sts) for \(role.region) with \(describe(from) ?? "?")"
+            case .endpoint: "the instance"
             case nil: nil
             }
+        }
+        func source(_ environment: [String: String], profile: String? = nil) -> String? {
+            describe(AWSKeySearch(profile: profile, environment: AWSEnvironment(files.merging(environment) { $1 })).source)
         }
         #expect(source(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"]) == "AKIAENV")
         #expect(source(["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""]) == "AKIACREDS", "empty is unset")
@@ -243,6 +279,17 @@ struct TransferSettingsTests {
                 == "arn:aws:iam::1:role/env /env/token ci https://sts.us-west-2.amazonaws.com")
         #expect(source(variables.merging(["AWS_PROFILE": "eks", "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1"]) { $1 })
                 == "arn:aws:iam::1:role/env /env/token ci http://127.0.0.1:1", "the variables win over the profile")
+        // A role_arn with source_profile (or credential_source) is assumed with the source's keys.
+        #expect(source([:], profile: "uploader")
+                == "arn:aws:iam::1:role/uploader as up ext at https://sts.eu-central-1.amazonaws.com for eu-central-1 with AKIACONFIG")
+        #expect(source([:], profile: "chained") == "arn:aws:iam::1:role/second as two - at https://sts.amazonaws.com for us-east-1 with "
+                + "arn:aws:iam::1:role/uploader as up ext at https://sts.eu-central-1.amazonaws.com for eu-central-1 with AKIACONFIG")
+        #expect(source([:], profile: "itself") == "arn:aws:iam::1:role/itself as me - at https://sts.amazonaws.com for us-east-1 with AKIASELF")
+        #expect(source([:], profile: "on-ec2") == "arn:aws:iam::1:role/ec2 as vm - at https://sts.amazonaws.com for us-east-1 with the instance")
+        #expect(source(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"], profile: "from-env")
+                == "arn:aws:iam::1:role/env as env - at https://sts.amazonaws.com for us-east-1 with AKIAENV")
+        #expect(source([:], profile: "from-env") == nil, "credential_source Environment without the variables")
+        #expect(source([:], profile: "loop-a") == nil, "a source_profile loop ends")
         // A profile named in the URL is the only place looked.
         #expect(source(variables, profile: "nobody") == nil)
         let none = AWSKeySearch(profile: "nobody", environment: AWSEnvironment(files))
@@ -254,7 +301,7 @@ struct TransferSettingsTests {
     @Test("keys as STS, an endpoint and a credential_process write them: the session token kept, a bad Expiration or Version refused")
     func keyAnswers() throws {
         // AWS's documented AssumeRoleWithWebIdentity answer, shortened.
-        let sts = try AWSWebIdentityKeys.lease("""
+        let sts = try AWSKeyLease(stsAnswer: """
             <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
               <AssumeRoleWithWebIdentityResult>
                 <Credentials>
@@ -271,7 +318,7 @@ struct TransferSettingsTests {
         #expect(sts.credentials.sessionToken == "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE")
         #expect(sts.expires == Date(timeIntervalSince1970: 1_414_191_623))
         #expect(sts.renewAt == sts.expires.addingTimeInterval(-300))
-        #expect(throws: CredentialsUnavailable.self) { try AWSWebIdentityKeys.lease("<ErrorResponse/>", from: "STS") }
+        #expect(throws: CredentialsUnavailable.self) { try AWSKeyLease(stsAnswer: "<ErrorResponse/>", from: "STS") }
 
         let process = try AWSKeyLease(json: #"{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": "T", "Expiration": "2030-01-01T00:00:00.5Z"}"#,
                                       tokenKey: "SessionToken", version: 1, otherwise: .distantFuture, from: "p")
@@ -316,7 +363,7 @@ struct TransferSettingsTests {
 
     @Test("a session token is sent and signed") func sessionTokenSigned() async throws {
         let keys = AWSCredentials(accessKey: "AKIA", secretKey: "s", sessionToken: "t0ken")
-        let authorizer = S3Authorizer(credentials: .fixed(keys), region: "us-east-1")
+        let authorizer = SigV4Authorizer(credentials: .fixed(keys), region: "us-east-1", service: "s3")
         var request = HTTPClientRequest(url: "http://127.0.0.1:1/b/k")
         try await authorizer.authorize(&request, url: URLParts(scheme: "http", authority: "127.0.0.1:1", path: "/b/k"),
                                        payloadSHA256: RequestBody.emptySHA256.encoded(.base16))

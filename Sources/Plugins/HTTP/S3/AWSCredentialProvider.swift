@@ -4,7 +4,7 @@ import Logging
 
 /// The S3 keys a run signs with, from the first source that has them, in the order the
 /// AWS SDKs (and so Nix) look: what `AWSKeySearch` finds (the key variables, the
-/// profile's keys or `credential_process`, a web identity), else the container's
+/// profile's role, keys or `credential_process`, a web identity), else the container's
 /// credentials endpoint (ECS, EKS pod identity: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`
 /// or `_FULL_URI`), else the EC2 instance's role (IMDSv2).
 ///
@@ -37,12 +37,10 @@ actor AWSCredentialProvider {
         let fetcher: any AWSKeyFetcher
         switch search.source {
         case .keys(let credentials): return .fixed(credentials)
-        case .process(let command): fetcher = AWSProcessKeys(command: command)
-        case .webIdentity(let role, let tokenFile, let sessionName, let sts):
-            fetcher = AWSWebIdentityKeys(role: role, tokenFile: tokenFile, sessionName: sessionName, sts: try url(sts), logger: logger)
+        case let source?: fetcher = try Self.fetcher(source, environment: environment, logger: logger)
         case nil:
             if search.profileChosen {
-                throw failure(" (a profile named must hold one of those; Ferry does not read role_arn with source_profile, or sso)")
+                throw failure(" (a profile named must hold one of those; Ferry does not read sso profiles)")
             }
             guard let endpoint = try endpoint(environment, logger: logger) else {
                 throw failure(", and AWS_EC2_METADATA_DISABLED is set")
@@ -58,6 +56,26 @@ actor AWSCredentialProvider {
             throw search.source == nil ? failure(", and \(reason)") : ConfigError(location, "no S3 credentials: \(reason)")
         }
         return provider
+    }
+
+    /// What fetches the keys of `source`; a role's source gets a provider of its own, so
+    /// its keys too are renewed before they expire.
+    private static func fetcher(_ source: AWSKeySearch.Source, environment: AWSEnvironment,
+                                logger: Logger) throws(ConfigError) -> any AWSKeyFetcher {
+        switch source {
+        case .keys(let credentials): return FixedKeys(credentials: credentials)
+        case .process(let command): return AWSProcessKeys(command: command)
+        case .webIdentity(let role, let tokenFile, let sessionName, let sts):
+            return AWSWebIdentityKeys(role: role, tokenFile: tokenFile, sessionName: sessionName, sts: try url(sts), logger: logger)
+        case .assumeRole(let role, let from):
+            let keys = AWSCredentialProvider(try fetcher(from, environment: environment, logger: logger), logger: logger)
+            return AWSAssumeRoleKeys(role, source: keys, sts: try url(role.sts), logger: logger)
+        case .endpoint:
+            guard let endpoint = try endpoint(environment, logger: logger) else {
+                throw ConfigError("AWS credentials", "credential_source names the instance's role, and AWS_EC2_METADATA_DISABLED is set")
+            }
+            return endpoint
+        }
     }
 
     /// The container's endpoint when its variables are set, else the instance metadata

@@ -57,6 +57,18 @@ struct AWSKeyLease: Sendable {
         self.init(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: token), expires: expires)
     }
 
+    /// The keys in an answer of STS (`AssumeRole`, `AssumeRoleWithWebIdentity`): its
+    /// `Credentials`' `AccessKeyId`, `SecretAccessKey`, `SessionToken` and `Expiration`.
+    init(stsAnswer answer: String, from origin: String) throws {
+        guard let key = HTTPError.element("AccessKeyId", in: answer),
+              let secret = HTTPError.element("SecretAccessKey", in: answer),
+              let expires = HTTPError.element("Expiration", in: answer).flatMap(AWSKeyLease.date) else {
+            throw CredentialsUnavailable(reason: "\(origin): STS's answer holds no AccessKeyId, SecretAccessKey and Expiration")
+        }
+        self.init(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: HTTPError.element("SessionToken", in: answer)),
+                  expires: expires)
+    }
+
     /// ISO 8601, with or without fractional seconds (endpoints write both).
     static func date(_ text: String) -> Date? {
         (try? Date.ISO8601FormatStyle().parse(text))
@@ -81,10 +93,11 @@ struct FixedKeys: AWSKeyFetcher {
 extension HTTPTransport {
     /// A client for a service that hands out keys: quiet (a retry of it is no news worth a
     /// line), two attempts, no redirects.
-    static func forKeys(from origin: String, connectTimeout: Duration, ioTimeout: Duration, logger: Logger) -> HTTPTransport {
+    static func forKeys(from origin: String, authorizer: (any RequestAuthorizer)? = nil, connectTimeout: Duration,
+                        ioTimeout: Duration, logger: Logger) -> HTTPTransport {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
-        return HTTPTransport(cache: origin, authorizer: nil, connectTimeout: connectTimeout, ioTimeout: ioTimeout,
+        return HTTPTransport(cache: origin, authorizer: authorizer, connectTimeout: connectTimeout, ioTimeout: ioTimeout,
                              retry: RetryPolicy(attempts: 2, initialDelay: .milliseconds(200)), logger: quiet,
                              followReadRedirects: false)
     }

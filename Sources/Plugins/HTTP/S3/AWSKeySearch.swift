@@ -2,12 +2,13 @@ import Foundation
 
 /// Where the environment and the AWS profile files say S3 keys come from, looked up in
 /// the order of the AWS SDKs (and so of Nix): the `AWS_ACCESS_KEY_ID` /
-/// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables; else the profile's keys, in
-/// its section of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`) or of
-/// `~/.aws/config` (`AWS_CONFIG_FILE`); else its `credential_process`; else a web identity
-/// (`AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`, or the profile's
-/// `web_identity_token_file` and `role_arn`). The profile is `profile`, else `AWS_PROFILE`,
-/// else `AWS_DEFAULT_PROFILE`, else `default`.
+/// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables; else the profile's role
+/// (`role_arn` with `source_profile` or `credential_source`), assumed with the source's
+/// keys; else the profile's keys, in its section of `~/.aws/credentials`
+/// (`AWS_SHARED_CREDENTIALS_FILE`) or of `~/.aws/config` (`AWS_CONFIG_FILE`); else its
+/// `credential_process`; else a web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` and
+/// `AWS_ROLE_ARN`, or the profile's `web_identity_token_file` and `role_arn`). The profile
+/// is `profile`, else `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
 struct AWSKeySearch {
     enum Source {
         case keys(AWSCredentials)
@@ -15,7 +16,26 @@ struct AWSKeySearch {
         case process(command: String)
         /// A role to assume with the token in a file, through STS at `sts`.
         case webIdentity(role: String, tokenFile: String, sessionName: String, sts: String)
+        /// A role to assume with the keys of another source.
+        indirect case assumeRole(AssumeRole, from: Source)
+        /// The container's credentials endpoint, else the instance's role: a
+        /// `credential_source` of `EcsContainer` or `Ec2InstanceMetadata`.
+        case endpoint
     }
+
+    /// A profile's `role_arn` and what goes with it into STS's `AssumeRole`.
+    struct AssumeRole: Equatable {
+        var arn: String
+        var sessionName: String
+        var externalID: String?
+        var durationSeconds: String?
+        /// STS's URL, and the region its requests are signed for.
+        var sts: String
+        var region: String
+    }
+
+    /// Roles assumed with a role's keys, at most this deep: a `source_profile` loop ends.
+    private static let maxRoleChain = 5
 
     /// Nil when neither the variables nor the profile name a source.
     let source: Source?
@@ -31,39 +51,73 @@ struct AWSKeySearch {
         let home = environment["HOME"] ?? NSHomeDirectory()
         let files = [environment["AWS_SHARED_CREDENTIALS_FILE"] ?? home + "/.aws/credentials",
                      environment["AWS_CONFIG_FILE"] ?? home + "/.aws/config"]
-        // The credentials file wins where both set a key.
-        let section = files.reversed().reduce(into: [String: String]()) { merged, file in
+        // The credentials file wins where both set a key of a profile.
+        let sections = files.reversed().reduce(into: [String: [String: String]]()) { merged, file in
             let text = try? String(contentsOfFile: file, encoding: .utf8)
-            merged.merge(text.flatMap { Self.parse(ini: $0)[name] } ?? [:]) { $1 }
+            merged.merge(text.map(Self.parse(ini:)) ?? [:]) { old, new in old.merging(new) { $1 } }
         }
         profileChosen = chosen != nil
-        looked = "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, no aws_access_key_id and aws_secret_access_key, "
-            + "credential_process or web_identity_token_file under [\(name)] in \(files[0]) or \(files[1]), "
+        looked = "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, no role_arn with source_profile, aws_access_key_id and "
+            + "aws_secret_access_key, credential_process or web_identity_token_file under [\(name)] in \(files[0]) or \(files[1]), "
             + "no AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
-        source = Self.source(profile == nil ? environment : AWSEnvironment([:]), section: section, environment: environment)
+        source = Self.source(profile == nil ? environment : AWSEnvironment([:]), profile: name, sections: sections,
+                             environment: environment)
     }
 
-    /// The first source: the variables' keys, the profile's keys, its command, a web
-    /// identity from the variables, then from the profile. `variables` is empty when a
-    /// profile was passed by name: then only the profile counts.
-    private static func source(_ variables: AWSEnvironment, section: [String: String],
-                               environment: AWSEnvironment) -> Source? {
-        if let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] {
-            return .keys(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"]))
+    /// The first source: the variables' keys, the profile's role, its keys, its command, a
+    /// web identity from the variables, then from the profile. `variables` is empty when a
+    /// profile was passed by name (or is a role's source): then only the profile counts.
+    private static func source(_ variables: AWSEnvironment, profile name: String, sections: [String: [String: String]],
+                               environment: AWSEnvironment, depth: Int = 0) -> Source? {
+        let section = sections[name] ?? [:]
+        if let keys = variableKeys(variables) { return .keys(keys) }
+        if depth < maxRoleChain, let arn = section["role_arn"],
+           let from = roleSource(section, profile: name, sections: sections, environment: environment, depth: depth) {
+            let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? section["region"]
+            return .assumeRole(AssumeRole(arn: arn, sessionName: sessionName(section, environment),
+                                          externalID: section["external_id"], durationSeconds: section["duration_seconds"],
+                                          sts: stsEndpoint(environment, region: section["region"]), region: region ?? "us-east-1"),
+                               from: from)
         }
-        if let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] {
-            return .keys(AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"]))
-        }
+        if let keys = staticKeys(section) { return .keys(keys) }
         if let command = section["credential_process"] { return .process(command: command) }
         // The token file and the role come as a pair, from the variables or from the profile
         // (whose role_arn may be meant for a source_profile).
         let pairs = [(variables["AWS_WEB_IDENTITY_TOKEN_FILE"], variables["AWS_ROLE_ARN"]),
                      (section["web_identity_token_file"], section["role_arn"])]
         guard case let (tokenFile?, role?)? = pairs.first(where: { $0.0 != nil && $0.1 != nil }) else { return nil }
-        let sessionName = environment["AWS_ROLE_SESSION_NAME"] ?? section["role_session_name"]
-            ?? "ferry-\(Int(Date().timeIntervalSince1970))"
-        return .webIdentity(role: role, tokenFile: tokenFile, sessionName: sessionName,
+        return .webIdentity(role: role, tokenFile: tokenFile, sessionName: sessionName(section, environment),
                             sts: stsEndpoint(environment, region: section["region"]))
+    }
+
+    /// The keys a role is assumed with: its `source_profile`'s (its own, when it names
+    /// itself), or its `credential_source`'s; nil when it names neither (a `role_arn` for a
+    /// web identity).
+    private static func roleSource(_ section: [String: String], profile name: String, sections: [String: [String: String]],
+                                   environment: AWSEnvironment, depth: Int) -> Source? {
+        if let source = section["source_profile"] {
+            if source == name { return staticKeys(section).map(Source.keys) }
+            return Self.source(AWSEnvironment([:]), profile: source, sections: sections, environment: environment, depth: depth + 1)
+        }
+        switch section["credential_source"] {
+        case "Environment": return variableKeys(environment).map(Source.keys)
+        case "Ec2InstanceMetadata", "EcsContainer": return .endpoint
+        default: return nil
+        }
+    }
+
+    private static func variableKeys(_ variables: AWSEnvironment) -> AWSCredentials? {
+        guard let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] else { return nil }
+        return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"])
+    }
+
+    private static func staticKeys(_ section: [String: String]) -> AWSCredentials? {
+        guard let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { return nil }
+        return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"])
+    }
+
+    private static func sessionName(_ section: [String: String], _ environment: AWSEnvironment) -> String {
+        environment["AWS_ROLE_SESSION_NAME"] ?? section["role_session_name"] ?? "ferry-\(Int(Date().timeIntervalSince1970))"
     }
 
     /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the STS of the region

@@ -29,19 +29,6 @@ struct AWSWebIdentityKeys: AWSKeyFetcher {
             .map { "\($0)=\(SigV4.encode($1))" }.joined(separator: "&")
         let answer = try await transport.text(.POST, sts, headers: [("Content-Type", "application/x-www-form-urlencoded")],
                                               body: .bytes(Array(form.utf8)))
-        return try Self.lease(answer, from: origin)
-    }
-
-    /// The keys in STS's answer (`Credentials`: `AccessKeyId`, `SecretAccessKey`,
-    /// `SessionToken`, `Expiration`).
-    static func lease(_ answer: String, from origin: String) throws -> AWSKeyLease {
-        guard let key = HTTPError.element("AccessKeyId", in: answer),
-              let secret = HTTPError.element("SecretAccessKey", in: answer),
-              let expires = HTTPError.element("Expiration", in: answer).flatMap(AWSKeyLease.date) else {
-            throw CredentialsUnavailable(reason: "\(origin): STS's answer holds no AccessKeyId, SecretAccessKey and Expiration")
-        }
-        let credentials = AWSCredentials(accessKey: key, secretKey: secret,
-                                         sessionToken: HTTPError.element("SessionToken", in: answer))
-        return AWSKeyLease(credentials, expires: expires)
+        return try AWSKeyLease(stsAnswer: answer, from: origin)
     }
 }

@@ -49,7 +49,7 @@ final class S3Storage: CacheStorage {
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
         self.encodings = encodings
-        transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: S3Authorizer(credentials: credentials, region: region),
+        transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: SigV4Authorizer(credentials: credentials, region: region, service: "s3"),
                                   connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: false)
     }
 
@@ -154,28 +154,4 @@ final class S3Storage: CacheStorage {
     }
 
     func close() async {}
-}
-
-/// Signs every request with SigV4: adds `Host`, `x-amz-date`, `x-amz-content-sha256`
-/// (and the session token), then `Authorization` over all of them and `Content-Type`.
-struct S3Authorizer: RequestAuthorizer {
-    let credentials: AWSCredentialProvider
-    let region: String
-
-    func authorize(_ request: inout HTTPClientRequest, url: URLParts, payloadSHA256: String) async throws {
-        let keys = try await credentials.current()
-        let signer = SigV4(accessKey: keys.accessKey, secretKey: keys.secretKey, region: region)
-        let timestamp = SigV4.timestamp(Date())
-        request.headers.replaceOrAdd(name: "Host", value: url.authority)
-        request.headers.replaceOrAdd(name: "x-amz-date", value: timestamp)
-        request.headers.replaceOrAdd(name: "x-amz-content-sha256", value: payloadSHA256)
-        if let token = keys.sessionToken { request.headers.replaceOrAdd(name: "x-amz-security-token", value: token) }
-        let signed = request.headers.filter { name, _ in
-            let lower = name.lowercased()
-            return lower == "host" || lower == "content-type" || lower.hasPrefix("x-amz-")
-        }
-        let canonical = SigV4.Request(method: request.method.rawValue, path: url.path, query: url.query,
-                                      headers: signed.map { ($0.name, $0.value) }, payloadHash: payloadSHA256)
-        request.headers.replaceOrAdd(name: "Authorization", value: signer.authorization(canonical, timestamp: timestamp))
-    }
 }
