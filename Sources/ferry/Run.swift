@@ -9,8 +9,8 @@ struct Run: AsyncParsableCommand {
         discussion: """
             The file has top-level keys (\(PipelineConfig.topLevelKeys.joined(separator: ", "))),
             and the tables [source], [limiter] (mandatory), [codec] and [backend];
-            `ferry plugins` lists each plugin's keys. Paths given here are copied
-            besides the file's `paths`.
+            `ferry plugins` lists each plugin's keys. Paths given here, and those
+            --paths-from lists, are copied besides the file's `paths`.
 
             Exit status as for copy-closure: 0 when every path is at the destination,
             1 when some failed, 2 for configuration errors, 128+N after signal N.

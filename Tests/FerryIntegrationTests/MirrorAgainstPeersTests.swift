@@ -333,7 +333,7 @@ struct MirrorToS3Tests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let (role, key, secret) = try s3.makeRole()
-        try "[profile uploader]\nrole_arn = \(role)\nsource_profile = base\nrole_session_name = ferry-test\n"
+        try "[profile uploader]\nrole_arn = \(role)\nsource_profile = base\nrole_session_name = ferry-test\nexternal_id = x-1\nduration_seconds = 900\n"
             .write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
         func mirror(profile: String, secret: String) throws -> CommandOutput {
             try "[base]\naws_access_key_id = \(key)\naws_secret_access_key = \(secret)\n"
@@ -351,7 +351,7 @@ struct MirrorToS3Tests {
         #expect(try s3.download(into: dir.path + "/downloaded").filter { $0.key.hasSuffix(".narinfo") }.count == all.count)
         let refused = try mirror(profile: "uploader", secret: "wrong")
         #expect(refused.status == 2, "\(refused.stderr)")
-        #expect(refused.stderr.contains("role \(role) assumed with the keys of fixed keys") && refused.stderr.contains("SignatureDoesNotMatch"),
+        #expect(refused.stderr.contains("role \(role) assumed with the keys of profile base") && refused.stderr.contains("SignatureDoesNotMatch"),
                 "\(refused.stderr)")
     }
 

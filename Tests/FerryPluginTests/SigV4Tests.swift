@@ -242,22 +242,53 @@ struct TransferSettingsTests {
             role_arn = arn:aws:iam::1:role/env
             credential_source = Environment
             role_session_name = env
+            [profile in-ecs]
+            role_arn = arn:aws:iam::1:role/ecs
+            credential_source = EcsContainer
             [profile loop-a]
             role_arn = arn:aws:iam::1:role/a
             source_profile = loop-b
             [profile loop-b]
             role_arn = arn:aws:iam::1:role/b
             source_profile = loop-a
+            [profile keyed-source]
+            role_arn = arn:aws:iam::1:role/keyed
+            source_profile = keyed
+            role_session_name = k
+            [profile keyed]
+            role_arn = arn:aws:iam::1:role/keyed-own
+            source_profile = keyed-source
+            aws_access_key_id = AKIAKEYED
+            aws_secret_access_key = s4
+            [profile no-source]
+            role_arn = arn:aws:iam::1:role/none
+            [profile missing-source]
+            role_arn = arn:aws:iam::1:role/missing
+            source_profile = nowhere
+            [profile both]
+            role_arn = arn:aws:iam::1:role/both
+            source_profile = mirror
+            credential_source = Environment
+            [profile mfa]
+            role_arn = arn:aws:iam::1:role/mfa
+            source_profile = mirror
+            mfa_serial = arn:aws:iam::1:mfa/me
+            [profile long]
+            role_arn = arn:aws:iam::1:role/long
+            source_profile = mirror
+            duration_seconds = 86400
             """.write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
         let files = ["AWS_SHARED_CREDENTIALS_FILE": dir.path + "/credentials", "AWS_CONFIG_FILE": dir.path + "/config"]
         func describe(_ source: AWSKeySearch.Source?) -> String? {
             switch source {
-            case .keys(let keys): keys.accessKey
+            case .keys(let keys, _): keys.accessKey
             case .process(let command): "run \(command)"
             case .webIdentity(let role, let tokenFile, let sessionName, let sts): "\(role) \(tokenFile) \(sessionName) \(sts)"
             case .assumeRole(let role, let from):
                 "\(role.arn) as \(role.sessionName) \(role.externalID ?? "-") at \(role.sts) for \(role.region) with \(describe(from) ?? "?")"
-            case .endpoint: "the instance"
+            case .instance: "the instance"
+            case .container: "the container"
+            case .invalid(let reason): "invalid: \(reason)"
             case nil: nil
             }
         }
@@ -282,20 +313,37 @@ struct TransferSettingsTests {
         // A role_arn with source_profile (or credential_source) is assumed with the source's keys.
         #expect(source([:], profile: "uploader")
                 == "arn:aws:iam::1:role/uploader as up ext at https://sts.eu-central-1.amazonaws.com for eu-central-1 with AKIACONFIG")
+        // Every role of a chain goes to the STS of the chosen profile's region (here none: the global one).
         #expect(source([:], profile: "chained") == "arn:aws:iam::1:role/second as two - at https://sts.amazonaws.com for us-east-1 with "
-                + "arn:aws:iam::1:role/uploader as up ext at https://sts.eu-central-1.amazonaws.com for eu-central-1 with AKIACONFIG")
+                + "arn:aws:iam::1:role/uploader as up ext at https://sts.amazonaws.com for us-east-1 with AKIACONFIG")
         #expect(source([:], profile: "itself") == "arn:aws:iam::1:role/itself as me - at https://sts.amazonaws.com for us-east-1 with AKIASELF")
         #expect(source([:], profile: "on-ec2") == "arn:aws:iam::1:role/ec2 as vm - at https://sts.amazonaws.com for us-east-1 with the instance")
         #expect(source(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"], profile: "from-env")
                 == "arn:aws:iam::1:role/env as env - at https://sts.amazonaws.com for us-east-1 with AKIAENV")
-        #expect(source([:], profile: "from-env") == nil, "credential_source Environment without the variables")
-        #expect(source([:], profile: "loop-a") == nil, "a source_profile loop ends")
+        #expect(source([:], profile: "in-ecs")?.hasSuffix("with the container") == true)
+        // A source profile's keys come before its own role.
+        #expect(source([:], profile: "keyed-source") == "arn:aws:iam::1:role/keyed as k - at https://sts.amazonaws.com for us-east-1 with AKIAKEYED")
+        // A role set up wrongly is an error, never a reason to look further.
+        let invalid = [
+            "from-env": "profile from-env: credential_source is Environment, but AWS_ACCESS_KEY_ID",
+            "loop-a": "profile loop-b: source_profile loop-a makes a loop or a chain of more than 5 roles: loop-a → loop-b → loop-a",
+            "no-source": "profile no-source: its role_arn has no source_profile or credential_source",
+            "missing-source": "profile missing-source: its source_profile nowhere is in neither AWS file",
+            "both": "profile both: it has both source_profile and credential_source",
+            "mfa": "profile mfa: its role needs an MFA code (mfa_serial)",
+            "long": "profile long: duration_seconds '86400' is not a number of seconds from 900 to 43200",
+        ]
+        for (profile, reason) in invalid {
+            #expect(source([:], profile: profile)?.hasPrefix("invalid: \(reason)") == true, "\(profile): \(source([:], profile: profile) ?? "nil")")
+        }
         // A profile named in the URL is the only place looked.
         #expect(source(variables, profile: "nobody") == nil)
         let none = AWSKeySearch(profile: "nobody", environment: AWSEnvironment(files))
         #expect(none.source == nil && none.profileChosen, "\(none.looked)")
         #expect(none.looked.contains("[nobody]") && none.looked.contains(dir.path + "/config"), "\(none.looked)")
-        #expect(AWSKeySearch.stsEndpoint(AWSEnvironment([:]), region: nil) == "https://sts.amazonaws.com")
+        #expect(AWSKeySearch.sts(AWSEnvironment([:]), region: nil) == ("https://sts.amazonaws.com", "us-east-1"))
+        #expect(AWSKeySearch.sts(AWSEnvironment(["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1"]), region: "eu-west-3")
+                == ("http://127.0.0.1:1", "eu-west-3"))
     }
 
     @Test("keys as STS, an endpoint and a credential_process write them: the session token kept, a bad Expiration or Version refused")
@@ -361,7 +409,7 @@ struct TransferSettingsTests {
         #expect(fine.credentials.accessKey == "A")
     }
 
-    @Test("a session token is sent and signed") func sessionTokenSigned() async throws {
+    @Test("a session token is sent and signed; STS requests are signed for sts in their region") func sessionTokenSigned() async throws {
         let keys = AWSCredentials(accessKey: "AKIA", secretKey: "s", sessionToken: "t0ken")
         let authorizer = SigV4Authorizer(credentials: .fixed(keys), region: "us-east-1", service: "s3")
         var request = HTTPClientRequest(url: "http://127.0.0.1:1/b/k")
@@ -369,6 +417,13 @@ struct TransferSettingsTests {
                                        payloadSHA256: RequestBody.emptySHA256.encoded(.base16))
         #expect(request.headers.first(name: "x-amz-security-token") == "t0ken")
         #expect(request.headers.first(name: "Authorization")?.contains("x-amz-security-token") == true)
+        // For STS: signed for its service and region, with the payload's hash in the signature only.
+        let sts = SigV4Authorizer(credentials: .fixed(keys), region: "eu-west-3", service: "sts")
+        var post = HTTPClientRequest(url: "http://127.0.0.1:1/")
+        try await sts.authorize(&post, url: URLParts(scheme: "http", authority: "127.0.0.1:1", path: "/"),
+                                payloadSHA256: RequestBody.emptySHA256.encoded(.base16))
+        #expect(post.headers.first(name: "Authorization")?.contains("/eu-west-3/sts/aws4_request") == true, "\(post.headers)")
+        #expect(post.headers.first(name: "x-amz-content-sha256") == nil)
     }
 
     @Test("~/.aws/credentials: profiles, comments, spaces around =") func awsCredentials() {

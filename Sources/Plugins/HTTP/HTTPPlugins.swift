@@ -79,7 +79,7 @@ public enum S3Cache {
             PluginOption("region", "string", default: "us-east-1", "the bucket's region"),
             PluginOption("endpoint", "string", default: "s3.REGION.amazonaws.com", "host[:port] of an S3-compatible server (path-style)"),
             PluginOption("scheme", "string", default: "https", "http for a server without TLS"),
-            PluginOption("profile", "string", "the AWS profile whose role (role_arn with source_profile), keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
+            PluginOption("profile", "string", "the AWS profile whose role (role_arn with source_profile or credential_source), keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
             PluginOption("multipart-upload", "bool", default: "true",
                          "NARs above multipart-threshold go up in parts; false sends them whole up to S3's 5GiB (Nix's default is false)"),
             PluginOption("multipart-threshold", "size", default: "100MiB",

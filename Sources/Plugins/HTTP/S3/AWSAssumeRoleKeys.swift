@@ -3,15 +3,16 @@ import Foundation
 import Logging
 
 /// Keys of a role assumed through STS's `AssumeRole`, signed with the keys of another
-/// source: a profile's `role_arn` with `source_profile` (or `credential_source`). The
-/// source's own keys are renewed as they expire, and the role's a while before theirs.
+/// source: a profile's `role_arn` with `source_profile` (or `credential_source`). Each is
+/// renewed five minutes before its own keys expire: the role's when it runs out, and the
+/// source's when the role's renewal finds them due.
 struct AWSAssumeRoleKeys: AWSKeyFetcher {
-    let role: AWSKeySearch.AssumeRole
+    let role: AWSProfileRole.AssumeRole
     let source: AWSCredentialProvider
     private let transport: HTTPTransport
     private let sts: URLParts
 
-    init(_ role: AWSKeySearch.AssumeRole, source: AWSCredentialProvider, sts: URLParts, logger: Logger) {
+    init(_ role: AWSProfileRole.AssumeRole, source: AWSCredentialProvider, sts: URLParts, logger: Logger) {
         self.role = role
         self.source = source
         self.sts = sts
@@ -19,7 +20,7 @@ struct AWSAssumeRoleKeys: AWSKeyFetcher {
                              connectTimeout: .seconds(10), ioTimeout: .seconds(30), logger: logger)
     }
 
-    var origin: String { "role \(role.arn) assumed with the keys of \(source.fetcher.origin)" }
+    var origin: String { "role \(role.arn) assumed with \(source.fetcher.origin)" }
 
     func fetch() async throws -> AWSKeyLease {
         var form = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", role.arn), ("RoleSessionName", role.sessionName)]

@@ -36,8 +36,8 @@ actor AWSCredentialProvider {
         func failure(_ more: String) -> ConfigError { ConfigError(location, "no S3 credentials: \(search.looked)\(more)") }
         let fetcher: any AWSKeyFetcher
         switch search.source {
-        case .keys(let credentials): return .fixed(credentials)
-        case let source?: fetcher = try Self.fetcher(source, environment: environment, logger: logger)
+        case .keys(let credentials, _): return .fixed(credentials)
+        case let source?: fetcher = try Self.fetcher(source, environment: environment, location: location, logger: logger)
         case nil:
             if search.profileChosen {
                 throw failure(" (a profile named must hold one of those; Ferry does not read sso profiles)")
@@ -60,27 +60,39 @@ actor AWSCredentialProvider {
 
     /// What fetches the keys of `source`; a role's source gets a provider of its own, so
     /// its keys too are renewed before they expire.
-    private static func fetcher(_ source: AWSKeySearch.Source, environment: AWSEnvironment,
+    private static func fetcher(_ source: AWSKeySearch.Source, environment: AWSEnvironment, location: String,
                                 logger: Logger) throws(ConfigError) -> any AWSKeyFetcher {
         switch source {
-        case .keys(let credentials): return FixedKeys(credentials: credentials)
+        case .keys(let credentials, let origin): return FixedKeys(credentials: credentials, origin: origin)
         case .process(let command): return AWSProcessKeys(command: command)
         case .webIdentity(let role, let tokenFile, let sessionName, let sts):
             return AWSWebIdentityKeys(role: role, tokenFile: tokenFile, sessionName: sessionName, sts: try url(sts), logger: logger)
         case .assumeRole(let role, let from):
-            let keys = AWSCredentialProvider(try fetcher(from, environment: environment, logger: logger), logger: logger)
+            let keys = AWSCredentialProvider(try fetcher(from, environment: environment, location: location, logger: logger), logger: logger)
             return AWSAssumeRoleKeys(role, source: keys, sts: try url(role.sts), logger: logger)
-        case .endpoint:
-            guard let endpoint = try endpoint(environment, logger: logger) else {
-                throw ConfigError("AWS credentials", "credential_source names the instance's role, and AWS_EC2_METADATA_DISABLED is set")
+        case .container:
+            guard let container = try containerEndpoint(environment, logger: logger) else {
+                throw ConfigError(location, "no S3 credentials: credential_source is EcsContainer, but neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set")
             }
-            return endpoint
+            return container
+        case .instance:
+            guard let instance = try instanceEndpoint(environment, logger: logger) else {
+                throw ConfigError(location, "no S3 credentials: credential_source is Ec2InstanceMetadata, but AWS_EC2_METADATA_DISABLED is set")
+            }
+            return instance
+        case .invalid(let reason):
+            throw ConfigError(location, "no S3 credentials: \(reason)")
         }
     }
 
     /// The container's endpoint when its variables are set, else the instance metadata
     /// service unless `AWS_EC2_METADATA_DISABLED` is true.
     private static func endpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
+        if let container = try containerEndpoint(environment, logger: logger) { return container }
+        return try instanceEndpoint(environment, logger: logger)
+    }
+
+    private static func containerEndpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
         let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
         let tokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
@@ -90,6 +102,10 @@ actor AWSCredentialProvider {
         if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
             return AWSEndpointKeys(.container(try url(full), token: token, tokenFile: tokenFile), logger: logger)
         }
+        return nil
+    }
+
+    private static func instanceEndpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         return AWSEndpointKeys(.instance(try url(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254")),
                                logger: logger)

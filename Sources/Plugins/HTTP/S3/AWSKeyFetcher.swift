@@ -86,7 +86,8 @@ struct CredentialsUnavailable: TransientError, CustomStringConvertible {
 /// Keys given as they are, which never expire.
 struct FixedKeys: AWSKeyFetcher {
     let credentials: AWSCredentials
-    var origin: String { "fixed keys" }
+    /// Where they were written: `the AWS_* variables`, `the keys of profile base`.
+    var origin = "fixed keys"
     func fetch() async throws -> AWSKeyLease { AWSKeyLease(credentials, expires: .distantFuture) }
 }
 

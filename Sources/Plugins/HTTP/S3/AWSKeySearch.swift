@@ -3,39 +3,31 @@ import Foundation
 /// Where the environment and the AWS profile files say S3 keys come from, looked up in
 /// the order of the AWS SDKs (and so of Nix): the `AWS_ACCESS_KEY_ID` /
 /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` variables; else the profile's role
-/// (`role_arn` with `source_profile` or `credential_source`), assumed with the source's
-/// keys; else the profile's keys, in its section of `~/.aws/credentials`
-/// (`AWS_SHARED_CREDENTIALS_FILE`) or of `~/.aws/config` (`AWS_CONFIG_FILE`); else its
-/// `credential_process`; else a web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` and
-/// `AWS_ROLE_ARN`, or the profile's `web_identity_token_file` and `role_arn`). The profile
-/// is `profile`, else `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`.
+/// (`role_arn` with `source_profile` or `credential_source`, see `AWSProfileRole`); else
+/// the profile's keys, in its section of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`)
+/// or of `~/.aws/config` (`AWS_CONFIG_FILE`); else its `credential_process`; else a web
+/// identity (`AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`, or the profile's
+/// `web_identity_token_file` and `role_arn`). The profile is `profile`, else `AWS_PROFILE`,
+/// else `AWS_DEFAULT_PROFILE`, else `default`.
 struct AWSKeySearch {
     enum Source {
-        case keys(AWSCredentials)
+        /// Keys as they are, and where they were written, for messages.
+        case keys(AWSCredentials, from: String)
         /// A command that prints keys as JSON.
         case process(command: String)
         /// A role to assume with the token in a file, through STS at `sts`.
         case webIdentity(role: String, tokenFile: String, sessionName: String, sts: String)
         /// A role to assume with the keys of another source.
-        indirect case assumeRole(AssumeRole, from: Source)
-        /// The container's credentials endpoint, else the instance's role: a
-        /// `credential_source` of `EcsContainer` or `Ec2InstanceMetadata`.
-        case endpoint
+        indirect case assumeRole(AWSProfileRole.AssumeRole, from: Source)
+        /// The container's credentials endpoint (`credential_source = EcsContainer`).
+        case container
+        /// The instance's role (`credential_source = Ec2InstanceMetadata`).
+        case instance
+        /// A profile that says where its keys come from, but wrongly (a `source_profile`
+        /// that is not there): an error, not a reason to look further and sign as
+        /// someone else.
+        case invalid(String)
     }
-
-    /// A profile's `role_arn` and what goes with it into STS's `AssumeRole`.
-    struct AssumeRole: Equatable {
-        var arn: String
-        var sessionName: String
-        var externalID: String?
-        var durationSeconds: String?
-        /// STS's URL, and the region its requests are signed for.
-        var sts: String
-        var region: String
-    }
-
-    /// Roles assumed with a role's keys, at most this deep: a `source_profile` loop ends.
-    private static let maxRoleChain = 5
 
     /// Nil when neither the variables nor the profile name a source.
     let source: Source?
@@ -57,77 +49,56 @@ struct AWSKeySearch {
             merged.merge(text.map(Self.parse(ini:)) ?? [:]) { old, new in old.merging(new) { $1 } }
         }
         profileChosen = chosen != nil
-        looked = "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, no role_arn with source_profile, aws_access_key_id and "
-            + "aws_secret_access_key, credential_process or web_identity_token_file under [\(name)] in \(files[0]) or \(files[1]), "
-            + "no AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
-        source = Self.source(profile == nil ? environment : AWSEnvironment([:]), profile: name, sections: sections,
-                             environment: environment)
+        looked = "no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; no role_arn (with source_profile or credential_source), "
+            + "no aws_access_key_id and aws_secret_access_key, credential_process or web_identity_token_file under [\(name)] "
+            + "in \(files[0]) or \(files[1]); no AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
+        let roles = AWSProfileRole(sections: sections, environment: environment,
+                                   sts: Self.sts(environment, region: sections[name]?["region"]))
+        source = Self.source(profile == nil ? environment : AWSEnvironment([:]), profile: name, roles: roles, chain: [])
     }
 
     /// The first source: the variables' keys, the profile's role, its keys, its command, a
     /// web identity from the variables, then from the profile. `variables` is empty when a
     /// profile was passed by name (or is a role's source): then only the profile counts.
-    private static func source(_ variables: AWSEnvironment, profile name: String, sections: [String: [String: String]],
-                               environment: AWSEnvironment, depth: Int = 0) -> Source? {
-        let section = sections[name] ?? [:]
-        if let keys = variableKeys(variables) { return .keys(keys) }
-        if depth < maxRoleChain, let arn = section["role_arn"],
-           let from = roleSource(section, profile: name, sections: sections, environment: environment, depth: depth) {
-            let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? section["region"]
-            return .assumeRole(AssumeRole(arn: arn, sessionName: sessionName(section, environment),
-                                          externalID: section["external_id"], durationSeconds: section["duration_seconds"],
-                                          sts: stsEndpoint(environment, region: section["region"]), region: region ?? "us-east-1"),
-                               from: from)
+    /// A role's source profile (`chain` not empty) gives its keys before its own role, as
+    /// the SDKs read it.
+    static func source(_ variables: AWSEnvironment, profile name: String, roles: AWSProfileRole, chain: [String]) -> Source? {
+        let section = roles.sections[name] ?? [:]
+        if let keys = variableKeys(variables) { return .keys(keys, from: "the AWS_* variables") }
+        let ownKeys = staticKeys(section).map { Source.keys($0, from: "the keys of profile \(name)") }
+        if !chain.isEmpty, let ownKeys { return ownKeys }
+        if let arn = section["role_arn"], section["web_identity_token_file"] == nil {
+            return roles.assume(arn, profile: name, chain: chain)
         }
-        if let keys = staticKeys(section) { return .keys(keys) }
+        if let ownKeys { return ownKeys }
         if let command = section["credential_process"] { return .process(command: command) }
-        // The token file and the role come as a pair, from the variables or from the profile
-        // (whose role_arn may be meant for a source_profile).
+        // The token file and the role come as a pair, from the variables or from the profile.
         let pairs = [(variables["AWS_WEB_IDENTITY_TOKEN_FILE"], variables["AWS_ROLE_ARN"]),
                      (section["web_identity_token_file"], section["role_arn"])]
         guard case let (tokenFile?, role?)? = pairs.first(where: { $0.0 != nil && $0.1 != nil }) else { return nil }
-        return .webIdentity(role: role, tokenFile: tokenFile, sessionName: sessionName(section, environment),
-                            sts: stsEndpoint(environment, region: section["region"]))
+        let sessionName = roles.environment["AWS_ROLE_SESSION_NAME"] ?? AWSProfileRole.sessionName(section)
+        return .webIdentity(role: role, tokenFile: tokenFile, sessionName: sessionName,
+                            sts: sts(roles.environment, region: section["region"]).url)
     }
 
-    /// The keys a role is assumed with: its `source_profile`'s (its own, when it names
-    /// itself), or its `credential_source`'s; nil when it names neither (a `role_arn` for a
-    /// web identity).
-    private static func roleSource(_ section: [String: String], profile name: String, sections: [String: [String: String]],
-                                   environment: AWSEnvironment, depth: Int) -> Source? {
-        if let source = section["source_profile"] {
-            if source == name { return staticKeys(section).map(Source.keys) }
-            return Self.source(AWSEnvironment([:]), profile: source, sections: sections, environment: environment, depth: depth + 1)
-        }
-        switch section["credential_source"] {
-        case "Environment": return variableKeys(environment).map(Source.keys)
-        case "Ec2InstanceMetadata", "EcsContainer": return .endpoint
-        default: return nil
-        }
-    }
-
-    private static func variableKeys(_ variables: AWSEnvironment) -> AWSCredentials? {
+    static func variableKeys(_ variables: AWSEnvironment) -> AWSCredentials? {
         guard let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] else { return nil }
         return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"])
     }
 
-    private static func staticKeys(_ section: [String: String]) -> AWSCredentials? {
+    static func staticKeys(_ section: [String: String]) -> AWSCredentials? {
         guard let key = section["aws_access_key_id"], let secret = section["aws_secret_access_key"] else { return nil }
         return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: section["aws_session_token"])
     }
 
-    private static func sessionName(_ section: [String: String], _ environment: AWSEnvironment) -> String {
-        environment["AWS_ROLE_SESSION_NAME"] ?? section["role_session_name"] ?? "ferry-\(Int(Date().timeIntervalSince1970))"
-    }
-
-    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, else the STS of the region
-    /// (`AWS_REGION`, `AWS_DEFAULT_REGION` or the profile's), else the global one.
-    static func stsEndpoint(_ environment: AWSEnvironment, region profileRegion: String?) -> String {
-        if let url = environment["AWS_ENDPOINT_URL_STS"] ?? environment["AWS_ENDPOINT_URL"] { return url }
-        guard let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? profileRegion else {
-            return "https://sts.amazonaws.com"
-        }
-        return "https://sts.\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : "")
+    /// STS's URL and the region its requests are signed for: `AWS_ENDPOINT_URL_STS`, else
+    /// `AWS_ENDPOINT_URL`, else the STS of the region (`AWS_REGION`, `AWS_DEFAULT_REGION` or
+    /// the profile's), else the global one, which signs for us-east-1.
+    static func sts(_ environment: AWSEnvironment, region profileRegion: String?) -> (url: String, region: String) {
+        let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? profileRegion
+        if let url = environment["AWS_ENDPOINT_URL_STS"] ?? environment["AWS_ENDPOINT_URL"] { return (url, region ?? "us-east-1") }
+        guard let region else { return ("https://sts.amazonaws.com", "us-east-1") }
+        return ("https://sts.\(region).amazonaws.com" + (region.hasPrefix("cn-") ? ".cn" : ""), region)
     }
 
     /// Sections of an INI file, each a table of `key = value`; `#` and `;` start comments.

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// AWS Signature Version 4 over one request, as S3 needs it: the canonical request, the
+/// AWS Signature Version 4 over one request, as S3 (and STS) need it: the canonical request, the
 /// string to sign, and the signature, each exposed so tests can hold them against AWS's
 /// published vectors.
 ///
