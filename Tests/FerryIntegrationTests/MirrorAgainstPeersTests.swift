@@ -139,6 +139,36 @@ struct MirrorAgainstPeersTests {
         #expect(!refused.stderr.contains("retrying"), "\(refused.stderr)")
     }
 
+    @Test("requests go through the proxy http_proxy names (a CONNECT tunnel), and straight to a host no_proxy names; a proxy Ferry cannot use exits 2",
+          Peers.requiring("/usr/sbin/nginx"))
+    func throughProxy() throws {
+        let (top, all) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let nginx = try Nginx.start(serving: source)
+        defer { nginx.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let proxy = try ConnectProxy(log: dir.path + "/proxy.log")
+        defer { proxy.stop() }
+        func mirror(into name: String, _ variables: [String: String]) throws -> CommandOutput {
+            try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)", "--to", "file://\(dir.path)/\(name)",
+                     "--trusted-public-key", sourceKey, "--closure", top.path],
+                    environment: nixEnvironment.merging(variables) { $1 }, check: false)
+        }
+        let proxied = try mirror(into: "proxied", ["http_proxy": proxy.url])
+        #expect(proxied.status == 0 && proxied.stderr.contains("\(all.count) copied"), "\(proxied.stderr)")
+        let tunnels = proxy.requests
+        #expect(!tunnels.isEmpty && tunnels.allSatisfy { $0 == "CONNECT 127.0.0.1:\(nginx.readPort) HTTP/1.1" }, "\(tunnels)")
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/proxied", "-r", top.path, "--trusted-public-keys", sourceKey])
+
+        let direct = try mirror(into: "direct", ["http_proxy": proxy.url, "no_proxy": "localhost,127.0.0.1"])
+        #expect(direct.status == 0 && direct.stderr.contains("\(all.count) copied"), "\(direct.stderr)")
+        #expect(proxy.requests == tunnels, "no_proxy named the host, yet the proxy was asked")
+
+        let refused = try mirror(into: "refused", ["http_proxy": "ftp://127.0.0.1:21"])
+        #expect(refused.status == 2 && refused.stderr.contains("http_proxy=ftp://127.0.0.1:21"), "\(refused.stderr)")
+    }
+
     @Test("PUTs carry .netrc credentials (by default Nix's $NIX_CONF_DIR/netrc) or a bearer token; without them the server's 401 is the error",
           Peers.requiring("/usr/sbin/nginx"))
     func httpAuthentication() throws {

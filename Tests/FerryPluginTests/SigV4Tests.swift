@@ -449,20 +449,20 @@ struct TransferSettingsTests {
         #expect("\(credentials)".contains("AKIAEXAMPLE"))
     }
 
-    @Test("parts are at least the configured size, and no object needs more than 9000") func partSizes() {
-        func storage(partSize: UInt64) -> S3Storage {
-            S3Storage(bucket: "b", endpoint: URLParts(scheme: "http", authority: "127.0.0.1:1", path: "/"),
+    @Test("parts are at least the configured size, and no object needs more than 9000") func partSizes() throws {
+        func storage(partSize: UInt64) throws -> S3Storage {
+            try S3Storage(bucket: "b", endpoint: URLParts(scheme: "http", authority: "127.0.0.1:1", path: "/"),
                       credentials: .fixed(AWSCredentials(accessKey: "a", secretKey: "s", sessionToken: nil)), region: "us-east-1",
                       multipartThreshold: 100 << 20, partSize: partSize, connectTimeout: .seconds(1), ioTimeout: .seconds(1),
                       spoolMemory: 0, spoolDirectory: "/tmp")
         }
-        let s3 = storage(partSize: 8 << 20)
+        let s3 = try storage(partSize: 8 << 20)
         #expect(s3.partSize(for: 48 << 20) == 8 << 20)
         for size: UInt64 in [1 << 30, 100 << 30, 5 << 40] {
             let part = s3.partSize(for: size)
             #expect((size + part - 1) / part <= 9000, "\(size)")
             #expect(part % (1 << 20) == 0)
         }
-        #expect(storage(partSize: 1).partSize(for: 10 << 20) == 5 << 20, "S3's minimum part is 5 MiB")
+        #expect(try storage(partSize: 1).partSize(for: 10 << 20) == 5 << 20, "S3's minimum part is 5 MiB")
     }
 }

@@ -52,7 +52,7 @@ public enum HTTPCache {
         let base = URLParts(scheme: url.scheme, authority: authority,
                             path: url.path.isEmpty ? "/" : url.path)
         let (connect, io) = try TransferSettings.timeouts(settings)
-        return HTTPStorage(base: base, authorizer: try authorizer(settings, host: host, origin: base), connectTimeout: connect,
+        return try HTTPStorage(base: base, authorizer: try authorizer(settings, host: host, origin: base), connectTimeout: connect,
                            ioTimeout: io, retry: context.retry, logger: context.logger, spoolMemory: try TransferSettings.spoolMemory(settings, context: context),
                            spoolDirectory: try TransferSettings.spoolDirectory(settings))
     }
@@ -117,7 +117,7 @@ public enum S3Cache {
         let credentials = try await AWSCredentialProvider.find(profile: try settings.string("profile"), location: settings.location,
                                                                logger: context.logger)
         let (connect, io) = try TransferSettings.timeouts(settings)
-        return S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
+        return try S3Storage(bucket: bucket, endpoint: URLParts(scheme: scheme, authority: endpoint, path: "/"),
                          credentials: credentials, region: region,
                          multipartThreshold: multipartThreshold,
                          partSize: UInt64(partSize), encodings: encodings, connectTimeout: connect, ioTimeout: io,

@@ -15,9 +15,9 @@ final class HTTPStorage: CacheStorage {
     let spoolDirectory: String
 
     init(base: URLParts, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
-         retry: RetryPolicy, logger: Logger, spoolMemory: Int, spoolDirectory: String) {
+         retry: RetryPolicy, logger: Logger, spoolMemory: Int, spoolDirectory: String) throws(ConfigError) {
         self.base = base
-        transport = HTTPTransport(cache: base.text, authorizer: authorizer, connectTimeout: connectTimeout,
+        transport = try HTTPTransport(cache: base.text, origin: base, authorizer: authorizer, connectTimeout: connectTimeout,
                                   ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: true)
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory

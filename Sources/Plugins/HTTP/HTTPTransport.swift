@@ -101,19 +101,22 @@ final class HTTPTransport: Sendable {
     /// The name for messages: `https://cache.example.org`, `s3://bucket`.
     let cache: String
 
-    init(cache: String, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
-         retry: RetryPolicy, logger: Logger, followReadRedirects: Bool) {
+    /// Requests go to `origin`, through the proxy the environment names for it, if any.
+    init(cache: String, origin: URLParts, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
+         retry: RetryPolicy, logger: Logger, followReadRedirects: Bool) throws(ConfigError) {
         self.cache = cache
         self.authorizer = authorizer
         self.retry = retry
         self.logger = logger
-        client = HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: false)
+        let proxy = try ProxySettings().proxy(for: origin)
+        client = HTTPTransport.client(ClientKey(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: false, proxy: proxy))
         readClient = followReadRedirects
-            ? HTTPTransport.client(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: true) : client
+            ? HTTPTransport.client(ClientKey(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: true, proxy: proxy))
+            : client
     }
 
-    /// Clients live as long as the process, one per pair of timeouts and way with
-    /// redirects, and are shared by
+    /// Clients live as long as the process, one per pair of timeouts, way with redirects
+    /// and proxy, and are shared by
     /// every cache that uses them: a client must be shut down before it is released, and
     /// a cache that failed half-way through being opened would otherwise release one.
     private static let clients = Mutex<[ClientKey: HTTPClient]>([:])
@@ -122,17 +125,18 @@ final class HTTPTransport: Sendable {
         let connectTimeout: Duration
         let ioTimeout: Duration
         let followRedirects: Bool
+        let proxy: HTTPClient.Configuration.Proxy?
     }
 
-    private static func client(connectTimeout: Duration, ioTimeout: Duration, followRedirects: Bool) -> HTTPClient {
+    private static func client(_ key: ClientKey) -> HTTPClient {
         clients.withLock { clients in
-            let key = ClientKey(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: followRedirects)
             if let client = clients[key] { return client }
             var configuration = HTTPClient.Configuration()
-            let io = TimeAmount.milliseconds(ioTimeout.milliseconds)
-            configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds), read: io, write: io)
+            let io = TimeAmount.milliseconds(key.ioTimeout.milliseconds)
+            configuration.timeout = .init(connect: .milliseconds(key.connectTimeout.milliseconds), read: io, write: io)
             configuration.decompression = .disabled
-            configuration.redirectConfiguration = followRedirects ? .follow(max: 5, allowCycles: false) : .disallow
+            configuration.redirectConfiguration = key.followRedirects ? .follow(max: 5, allowCycles: false) : .disallow
+            configuration.proxy = key.proxy
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[key] = client
             return client

@@ -12,11 +12,11 @@ struct AWSAssumeRoleKeys: AWSKeyFetcher {
     private let transport: HTTPTransport
     private let sts: URLParts
 
-    init(_ role: AWSProfileRole.AssumeRole, source: AWSCredentialProvider, sts: URLParts, logger: Logger) {
+    init(_ role: AWSProfileRole.AssumeRole, source: AWSCredentialProvider, sts: URLParts, logger: Logger) throws(ConfigError) {
         self.role = role
         self.source = source
         self.sts = sts
-        transport = .forKeys(from: "STS \(sts.text)", authorizer: SigV4Authorizer(credentials: source, region: role.region, service: "sts"),
+        transport = try .forKeys(from: "STS \(sts.text)", at: sts, authorizer: SigV4Authorizer(credentials: source, region: role.region, service: "sts"),
                              connectTimeout: .seconds(10), ioTimeout: .seconds(30), logger: logger)
     }
 

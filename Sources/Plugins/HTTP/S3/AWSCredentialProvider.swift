@@ -66,10 +66,10 @@ actor AWSCredentialProvider {
         case .keys(let credentials, let origin): return FixedKeys(credentials: credentials, origin: origin)
         case .process(let command): return AWSProcessKeys(command: command)
         case .webIdentity(let role, let tokenFile, let sessionName, let sts):
-            return AWSWebIdentityKeys(role: role, tokenFile: tokenFile, sessionName: sessionName, sts: try url(sts), logger: logger)
+            return try AWSWebIdentityKeys(role: role, tokenFile: tokenFile, sessionName: sessionName, sts: try url(sts), logger: logger)
         case .assumeRole(let role, let from):
             let keys = AWSCredentialProvider(try fetcher(from, environment: environment, location: location, logger: logger), logger: logger)
-            return AWSAssumeRoleKeys(role, source: keys, sts: try url(role.sts), logger: logger)
+            return try AWSAssumeRoleKeys(role, source: keys, sts: try url(role.sts), logger: logger)
         case .container:
             guard let container = try containerEndpoint(environment, logger: logger) else {
                 throw ConfigError(location, "no S3 credentials: credential_source is EcsContainer, but neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor _FULL_URI is set")
@@ -96,18 +96,18 @@ actor AWSCredentialProvider {
         let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
         let tokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
-            return AWSEndpointKeys(.container(try url("http://169.254.170.2" + relative), token: token, tokenFile: tokenFile),
+            return try AWSEndpointKeys(.container(try url("http://169.254.170.2" + relative), token: token, tokenFile: tokenFile),
                                    logger: logger)
         }
         if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
-            return AWSEndpointKeys(.container(try url(full), token: token, tokenFile: tokenFile), logger: logger)
+            return try AWSEndpointKeys(.container(try url(full), token: token, tokenFile: tokenFile), logger: logger)
         }
         return nil
     }
 
     private static func instanceEndpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
-        return AWSEndpointKeys(.instance(try url(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254")),
+        return try AWSEndpointKeys(.instance(try url(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254")),
                                logger: logger)
     }
 

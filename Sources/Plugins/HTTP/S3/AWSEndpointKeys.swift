@@ -19,11 +19,17 @@ struct AWSEndpointKeys: AWSKeyFetcher {
     let kind: Kind
     private let transport: HTTPTransport
 
-    init(_ kind: Kind, logger: Logger) {
+    init(_ kind: Kind, logger: Logger) throws(ConfigError) {
         self.kind = kind
         // A metadata service answers at once or not at all (off EC2 there is none).
-        transport = .forKeys(from: "the \(Self.name(kind))", connectTimeout: .seconds(2), ioTimeout: .seconds(5),
-                             logger: logger)
+        transport = try .forKeys(from: "the \(Self.name(kind))", at: Self.url(kind), connectTimeout: .seconds(2), ioTimeout: .seconds(5),
+                                 logger: logger)
+    }
+
+    private static func url(_ kind: Kind) -> URLParts {
+        switch kind {
+        case .container(let url, _, _), .instance(let url): url
+        }
     }
 
     var origin: String { "the \(Self.name(kind))" }

@@ -94,11 +94,11 @@ struct FixedKeys: AWSKeyFetcher {
 extension HTTPTransport {
     /// A client for a service that hands out keys: quiet (a retry of it is no news worth a
     /// line), two attempts, no redirects.
-    static func forKeys(from origin: String, authorizer: (any RequestAuthorizer)? = nil, connectTimeout: Duration,
-                        ioTimeout: Duration, logger: Logger) -> HTTPTransport {
+    static func forKeys(from origin: String, at url: URLParts, authorizer: (any RequestAuthorizer)? = nil,
+                        connectTimeout: Duration, ioTimeout: Duration, logger: Logger) throws(ConfigError) -> HTTPTransport {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
-        return HTTPTransport(cache: origin, authorizer: authorizer, connectTimeout: connectTimeout, ioTimeout: ioTimeout,
+        return try HTTPTransport(cache: origin, origin: url, authorizer: authorizer, connectTimeout: connectTimeout, ioTimeout: ioTimeout,
                              retry: RetryPolicy(attempts: 2, initialDelay: .milliseconds(200)), logger: quiet,
                              followReadRedirects: false)
     }

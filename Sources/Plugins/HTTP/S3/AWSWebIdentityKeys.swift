@@ -12,12 +12,12 @@ struct AWSWebIdentityKeys: AWSKeyFetcher {
     let sts: URLParts
     private let transport: HTTPTransport
 
-    init(role: String, tokenFile: String, sessionName: String, sts: URLParts, logger: Logger) {
+    init(role: String, tokenFile: String, sessionName: String, sts: URLParts, logger: Logger) throws(ConfigError) {
         self.role = role
         self.tokenFile = tokenFile
         self.sessionName = sessionName
         self.sts = sts
-        transport = .forKeys(from: "STS \(sts.text)", connectTimeout: .seconds(10), ioTimeout: .seconds(30), logger: logger)
+        transport = try .forKeys(from: "STS \(sts.text)", at: sts, connectTimeout: .seconds(10), ioTimeout: .seconds(30), logger: logger)
     }
 
     var origin: String { "role \(role) with the web identity token in \(tokenFile)" }

@@ -41,7 +41,7 @@ final class S3Storage: CacheStorage {
 
     init(bucket: String, endpoint: URLParts, credentials: AWSCredentialProvider, region: String, multipartThreshold: UInt64,
          partSize: UInt64, encodings: Encodings = Encodings(), connectTimeout: Duration, ioTimeout: Duration, retry: RetryPolicy = .none,
-         logger: Logger = Logger(label: "ferry.s3"), spoolMemory: Int, spoolDirectory: String) {
+         logger: Logger = Logger(label: "ferry.s3"), spoolMemory: Int, spoolDirectory: String) throws(ConfigError) {
         self.bucket = bucket
         self.endpoint = endpoint
         self.multipartThreshold = multipartThreshold
@@ -49,7 +49,7 @@ final class S3Storage: CacheStorage {
         self.spoolMemory = spoolMemory
         self.spoolDirectory = spoolDirectory
         self.encodings = encodings
-        transport = HTTPTransport(cache: "s3://\(bucket)", authorizer: SigV4Authorizer(credentials: credentials, region: region, service: "s3"),
+        transport = try HTTPTransport(cache: "s3://\(bucket)", origin: endpoint, authorizer: SigV4Authorizer(credentials: credentials, region: region, service: "s3"),
                                   connectTimeout: connectTimeout, ioTimeout: ioTimeout, retry: retry, logger: logger, followReadRedirects: false)
     }
 
