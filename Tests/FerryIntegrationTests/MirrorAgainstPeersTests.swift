@@ -139,7 +139,7 @@ struct MirrorAgainstPeersTests {
         #expect(!refused.stderr.contains("retrying"), "\(refused.stderr)")
     }
 
-    @Test("requests go through the proxy http_proxy names (a CONNECT tunnel), and straight to a host no_proxy names; a proxy Ferry cannot use exits 2",
+    @Test("requests go through the proxy http_proxy names (a CONNECT tunnel), and straight to a host no_proxy names; a proxy Ferry cannot use exits 2, and one that is down is named",
           Peers.requiring("/usr/sbin/nginx"))
     func throughProxy() throws {
         let (top, all) = try NixStore.closure.get()
@@ -152,7 +152,7 @@ struct MirrorAgainstPeersTests {
         defer { proxy.stop() }
         func mirror(into name: String, _ variables: [String: String]) throws -> CommandOutput {
             try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)", "--to", "file://\(dir.path)/\(name)",
-                     "--trusted-public-key", sourceKey, "--closure", top.path],
+                     "--trusted-public-key", sourceKey, "--closure", "--retries", "1", top.path],
                     environment: nixEnvironment.merging(variables) { $1 }, check: false)
         }
         let proxied = try mirror(into: "proxied", ["http_proxy": proxy.url])
@@ -167,6 +167,10 @@ struct MirrorAgainstPeersTests {
 
         let refused = try mirror(into: "refused", ["http_proxy": "ftp://127.0.0.1:21"])
         #expect(refused.status == 2 && refused.stderr.contains("http_proxy=ftp://127.0.0.1:21"), "\(refused.stderr)")
+
+        let closed = try freePort()
+        let unreachable = try mirror(into: "unreachable", ["http_proxy": "http://127.0.0.1:\(closed)"])
+        #expect(unreachable.status != 0 && unreachable.stderr.contains("(through the proxy 127.0.0.1:\(closed))"), "\(unreachable.stderr)")
     }
 
     @Test("PUTs carry .netrc credentials (by default Nix's $NIX_CONF_DIR/netrc) or a bearer token; without them the server's 401 is the error",

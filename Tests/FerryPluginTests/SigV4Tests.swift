@@ -293,7 +293,7 @@ struct TransferSettingsTests {
             }
         }
         func source(_ environment: [String: String], profile: String? = nil) -> String? {
-            describe(AWSKeySearch(profile: profile, environment: AWSEnvironment(files.merging(environment) { $1 })).source)
+            describe(AWSKeySearch(profile: profile, environment: EnvironmentVariables(files.merging(environment) { $1 })).source)
         }
         #expect(source(["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "s0"]) == "AKIAENV")
         #expect(source(["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""]) == "AKIACREDS", "empty is unset")
@@ -338,11 +338,11 @@ struct TransferSettingsTests {
         }
         // A profile named in the URL is the only place looked.
         #expect(source(variables, profile: "nobody") == nil)
-        let none = AWSKeySearch(profile: "nobody", environment: AWSEnvironment(files))
+        let none = AWSKeySearch(profile: "nobody", environment: EnvironmentVariables(files))
         #expect(none.source == nil && none.profileChosen, "\(none.looked)")
         #expect(none.looked.contains("[nobody]") && none.looked.contains(dir.path + "/config"), "\(none.looked)")
-        #expect(AWSKeySearch.sts(AWSEnvironment([:]), region: nil) == ("https://sts.amazonaws.com", "us-east-1"))
-        #expect(AWSKeySearch.sts(AWSEnvironment(["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1"]), region: "eu-west-3")
+        #expect(AWSKeySearch.sts(EnvironmentVariables([:]), region: nil) == ("https://sts.amazonaws.com", "us-east-1"))
+        #expect(AWSKeySearch.sts(EnvironmentVariables(["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1"]), region: "eu-west-3")
                 == ("http://127.0.0.1:1", "eu-west-3"))
     }
 

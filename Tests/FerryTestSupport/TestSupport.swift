@@ -7,7 +7,7 @@ public let nixEnvironment = [
     "NIX_CONFIG": nixConfig,
     // Every peer is on loopback: the machine's proxies must not be asked (empty is unset,
     // for Ferry as for curl). A test that wants a proxy names it.
-    "http_proxy": "", "https_proxy": "", "HTTPS_PROXY": "", "all_proxy": "", "ALL_PROXY": "",
+    "http_proxy": "", "https_proxy": "", "HTTPS_PROXY": "", "all_proxy": "", "ALL_PROXY": "", "no_proxy": "", "NO_PROXY": "",
 ]
 
 private let nixConfig: String = {

@@ -48,7 +48,7 @@ public enum HTTPCache {
         guard ["http", "https"].contains(url.scheme), let host = url.host else {
             throw settings.error("url", "expected http(s)://host[:port]/prefix, found '\(text)'")
         }
-        let authority = host + (url.port.map { ":\($0)" } ?? "")
+        let authority = (host.contains(":") ? "[\(host)]" : host) + (url.port.map { ":\($0)" } ?? "")
         let base = URLParts(scheme: url.scheme, authority: authority,
                             path: url.path.isEmpty ? "/" : url.path)
         let (connect, io) = try TransferSettings.timeouts(settings)

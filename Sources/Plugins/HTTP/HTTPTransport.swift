@@ -100,6 +100,8 @@ final class HTTPTransport: Sendable {
     let logger: Logger
     /// The name for messages: `https://cache.example.org`, `s3://bucket`.
     let cache: String
+    /// The proxy the requests go through, for messages.
+    let proxy: HTTPClient.Configuration.Proxy?
 
     /// Requests go to `origin`, through the proxy the environment names for it, if any.
     init(cache: String, origin: URLParts, authorizer: (any RequestAuthorizer)?, connectTimeout: Duration, ioTimeout: Duration,
@@ -109,6 +111,7 @@ final class HTTPTransport: Sendable {
         self.retry = retry
         self.logger = logger
         let proxy = try ProxySettings().proxy(for: origin)
+        self.proxy = proxy
         client = HTTPTransport.client(ClientKey(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: false, proxy: proxy))
         readClient = followReadRedirects
             ? HTTPTransport.client(ClientKey(connectTimeout: connectTimeout, ioTimeout: ioTimeout, followRedirects: true, proxy: proxy))
@@ -283,6 +286,11 @@ final class HTTPTransport: Sendable {
 
 
     private func describe(_ error: any Error) -> String {
+        guard let proxy else { return Self.describe(error) }
+        return "\(Self.describe(error)) (through the proxy \(proxy.host):\(proxy.port))"
+    }
+
+    private static func describe(_ error: any Error) -> String {
         switch error {
         case let error as HTTPClientError where error == .connectTimeout: "no connection within connect-timeout"
         case let error as HTTPClientError where error == .readTimeout: "the server sent nothing within io-timeout"

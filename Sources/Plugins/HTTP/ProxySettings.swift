@@ -2,41 +2,51 @@ import AsyncHTTPClient
 import FerryCore
 import Foundation
 
-/// The proxy a request goes through, from the variables curl (and so Nix) reads:
-/// `https_proxy` (or `HTTPS_PROXY`) for https, `http_proxy` for http (lower case only, as
-/// curl: a CGI's `HTTP_PROXY` may come from a request header), else `all_proxy` (or
-/// `ALL_PROXY`); none for a host that `no_proxy` (or `NO_PROXY`) names, itself or as a
-/// domain it is in (`*` names every host). A proxy is `http://[user:password@]host[:port]`
-/// (port 1080 by default, as curl) or `socks5://host[:port]`.
+/// The proxy a cache's requests go through, from the variables curl reads (README lists
+/// them). Unlike curl, AsyncHTTPClient tunnels every request with `CONNECT`, http too, and
+/// the proxy is chosen once per cache, by its host. The instance and container metadata
+/// addresses (169.254.0.0/16, `fd00:ec2::`) are never proxied: the keys they hand out are
+/// plain HTTP, and a proxy would reach its own machine's.
 struct ProxySettings {
-    let variables: [String: String]
+    let environment: EnvironmentVariables
 
-    init(_ variables: [String: String] = ProcessInfo.processInfo.environment) {
-        self.variables = variables.filter { !$0.value.isEmpty }
-    }
+    init(_ environment: EnvironmentVariables = EnvironmentVariables()) { self.environment = environment }
 
     /// The proxy for requests to `url`, nil for none.
     func proxy(for url: URLParts) throws(ConfigError) -> HTTPClient.Configuration.Proxy? {
-        let host = Self.host(of: url.authority)
-        guard !bypassed(host) else { return nil }
+        let host = Self.host(of: url.authority).lowercased()
+        guard !Self.isMetadataService(host), !bypassed(host) else { return nil }
         let names = url.scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy"]
-        guard let (name, text) = (names + ["all_proxy", "ALL_PROXY"]).lazy.compactMap({ name in variables[name].map { (name, $0) } }).first
-        else { return nil }
-        return try Self.parse(text, variable: name)
+        for name in names + ["all_proxy", "ALL_PROXY"] {
+            if let text = environment[name] { return try Self.parse(text, variable: name) }
+        }
+        return nil
     }
 
+    /// Named by `no_proxy` (or `NO_PROXY`): a host itself, or a domain it is in (`*` for
+    /// every host); an address only as itself. Entries are split on commas and blanks.
     private func bypassed(_ host: String) -> Bool {
-        let entries = (variables["no_proxy"] ?? variables["NO_PROXY"] ?? "").split(separator: ",").map {
-            Self.host(of: $0.trimmingCharacters(in: .whitespaces)).lowercased()
-        }
-        let host = host.lowercased()
+        let entries = (environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
+            .split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map { Self.entryHost(String($0)).lowercased() }
+        let address = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
         return entries.contains { entry in
             let domain = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
-            return entry == "*" || host == domain || (!domain.isEmpty && host.hasSuffix("." + domain))
+            return entry == "*" || host == domain || (!address && !domain.isEmpty && host.hasSuffix("." + domain))
         }
     }
 
-    /// `host` of `host:port` or `[v6]:port`.
+    private static func isMetadataService(_ host: String) -> Bool {
+        host.hasPrefix("169.254.") || host.hasPrefix("fd00:ec2:")
+    }
+
+    /// The host of a `no_proxy` entry: `host`, `host:port`, `[v6]:port` or a bare `v6`,
+    /// without a trailing dot.
+    private static func entryHost(_ entry: String) -> String {
+        let host = entry.filter { $0 == ":" }.count > 1 && !entry.hasPrefix("[") ? entry : host(of: entry)
+        return host.hasSuffix(".") ? String(host.dropLast()) : host
+    }
+
+    /// `host` of `host[:port]` or `[v6][:port]`.
     private static func host(of authority: String) -> String {
         if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
             return String(authority[authority.index(after: authority.startIndex)..<end])
@@ -45,34 +55,36 @@ struct ProxySettings {
     }
 
     private static func parse(_ text: String, variable: String) throws(ConfigError) -> HTTPClient.Configuration.Proxy {
-        func refuse(_ why: String) -> ConfigError { ConfigError("\(variable)=\(text)", why) }
         var rest = text
         var scheme = "http"
         if let separator = rest.range(of: "://") {
             scheme = rest[..<separator.lowerBound].lowercased()
             rest = String(rest[separator.upperBound...])
         }
+        rest = String(rest.prefix { !"/?#".contains($0) })
+        var credentials: [String]?
+        if let at = rest.lastIndex(of: "@") {
+            credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).removingPercentEncoding ?? String($0)
+            }
+            rest = String(rest[rest.index(after: at)...])
+        }
+        // The value as the error shows it: a password stays out of logs.
+        let shown = credentials == nil ? text : "\(scheme)://\(credentials![0]):***@\(rest)"
+        func refuse(_ why: String) -> ConfigError { ConfigError("\(variable)=\(shown)", why) }
         guard ["http", "socks5", "socks5h"].contains(scheme) else {
             throw refuse("Ferry reaches proxies by http:// or socks5://, not \(scheme)://")
         }
-        rest = String(rest.prefix { $0 != "/" })
-        var authorization: HTTPClient.Authorization?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map {
-                String($0).removingPercentEncoding ?? String($0)
-            }
-            authorization = .basic(username: credentials[0], password: credentials.count > 1 ? credentials[1] : "")
-            rest = String(rest[rest.index(after: at)...])
-        }
         let host = Self.host(of: rest)
-        let portText = rest.dropFirst(rest.hasPrefix("[") ? host.count + 2 : host.count).drop { $0 == ":" }
-        guard !host.isEmpty, let port = portText.isEmpty ? 1080 : Int(portText), (1...65535).contains(port) else {
+        let afterHost = rest.hasPrefix("[") ? (rest.firstIndex(of: "]").map { rest[rest.index(after: $0)...] } ?? "?") : rest.dropFirst(host.count)
+        let port = afterHost.isEmpty ? 1080 : afterHost.hasPrefix(":") ? Int(afterHost.dropFirst()) : nil
+        guard !host.isEmpty, let port, (1...65535).contains(port) else {
             throw refuse("is not [scheme://][user:password@]host[:port]")
         }
-        if scheme != "http" {
-            guard authorization == nil else { throw refuse("Ferry sends no user and password to a SOCKS proxy") }
+        guard scheme == "http" else {
+            guard credentials == nil else { throw refuse("Ferry sends no user and password to a SOCKS proxy") }
             return .socksServer(host: host, port: port)
         }
-        return .server(host: host, port: port, authorization: authorization)
+        return .server(host: host, port: port, authorization: credentials.map { .basic(username: $0[0], password: $0.count > 1 ? $0[1] : "") })
     }
 }

@@ -30,7 +30,7 @@ actor AWSCredentialProvider {
     /// the user chose (by `profile`, `AWS_PROFILE` or `AWS_DEFAULT_PROFILE`) must be the
     /// source: signing as the instance's role instead would be another identity than the
     /// one asked for.
-    static func find(profile: String?, location: String, environment: AWSEnvironment = AWSEnvironment(),
+    static func find(profile: String?, location: String, environment: EnvironmentVariables = EnvironmentVariables(),
                      logger: Logger) async throws(ConfigError) -> AWSCredentialProvider {
         let search = AWSKeySearch(profile: profile, environment: environment)
         func failure(_ more: String) -> ConfigError { ConfigError(location, "no S3 credentials: \(search.looked)\(more)") }
@@ -60,7 +60,7 @@ actor AWSCredentialProvider {
 
     /// What fetches the keys of `source`; a role's source gets a provider of its own, so
     /// its keys too are renewed before they expire.
-    private static func fetcher(_ source: AWSKeySearch.Source, environment: AWSEnvironment, location: String,
+    private static func fetcher(_ source: AWSKeySearch.Source, environment: EnvironmentVariables, location: String,
                                 logger: Logger) throws(ConfigError) -> any AWSKeyFetcher {
         switch source {
         case .keys(let credentials, let origin): return FixedKeys(credentials: credentials, origin: origin)
@@ -87,12 +87,12 @@ actor AWSCredentialProvider {
 
     /// The container's endpoint when its variables are set, else the instance metadata
     /// service unless `AWS_EC2_METADATA_DISABLED` is true.
-    private static func endpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
+    private static func endpoint(_ environment: EnvironmentVariables, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
         if let container = try containerEndpoint(environment, logger: logger) { return container }
         return try instanceEndpoint(environment, logger: logger)
     }
 
-    private static func containerEndpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
+    private static func containerEndpoint(_ environment: EnvironmentVariables, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
         let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
         let tokenFile = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
         if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
@@ -105,7 +105,7 @@ actor AWSCredentialProvider {
         return nil
     }
 
-    private static func instanceEndpoint(_ environment: AWSEnvironment, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
+    private static func instanceEndpoint(_ environment: EnvironmentVariables, logger: Logger) throws(ConfigError) -> AWSEndpointKeys? {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         return try AWSEndpointKeys(.instance(try url(environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254")),
                                logger: logger)

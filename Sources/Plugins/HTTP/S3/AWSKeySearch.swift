@@ -37,7 +37,7 @@ struct AWSKeySearch {
     /// identity, such as the instance's role, is not what was asked for).
     let profileChosen: Bool
 
-    init(profile: String?, environment: AWSEnvironment) {
+    init(profile: String?, environment: EnvironmentVariables) {
         let chosen = profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
         let name = chosen ?? "default"
         let home = environment["HOME"] ?? NSHomeDirectory()
@@ -54,7 +54,7 @@ struct AWSKeySearch {
             + "in \(files[0]) or \(files[1]); no AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
         let roles = AWSProfileRole(sections: sections, environment: environment,
                                    sts: Self.sts(environment, region: sections[name]?["region"]))
-        source = Self.source(profile == nil ? environment : AWSEnvironment([:]), profile: name, roles: roles, chain: [])
+        source = Self.source(profile == nil ? environment : EnvironmentVariables([:]), profile: name, roles: roles, chain: [])
     }
 
     /// The first source: the variables' keys, the profile's role, its keys, its command, a
@@ -62,7 +62,7 @@ struct AWSKeySearch {
     /// profile was passed by name (or is a role's source): then only the profile counts.
     /// A role's source profile (`chain` not empty) gives its keys before its own role, as
     /// the SDKs read it.
-    static func source(_ variables: AWSEnvironment, profile name: String, roles: AWSProfileRole, chain: [String]) -> Source? {
+    static func source(_ variables: EnvironmentVariables, profile name: String, roles: AWSProfileRole, chain: [String]) -> Source? {
         let section = roles.sections[name] ?? [:]
         if let keys = variableKeys(variables) { return .keys(keys, from: "the AWS_* variables") }
         let ownKeys = staticKeys(section).map { Source.keys($0, from: "the keys of profile \(name)") }
@@ -81,7 +81,7 @@ struct AWSKeySearch {
                             sts: sts(roles.environment, region: section["region"]).url)
     }
 
-    static func variableKeys(_ variables: AWSEnvironment) -> AWSCredentials? {
+    static func variableKeys(_ variables: EnvironmentVariables) -> AWSCredentials? {
         guard let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] else { return nil }
         return AWSCredentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"])
     }
@@ -94,7 +94,7 @@ struct AWSKeySearch {
     /// STS's URL and the region its requests are signed for: `AWS_ENDPOINT_URL_STS`, else
     /// `AWS_ENDPOINT_URL`, else the STS of the region (`AWS_REGION`, `AWS_DEFAULT_REGION` or
     /// the profile's), else the global one, which signs for us-east-1.
-    static func sts(_ environment: AWSEnvironment, region profileRegion: String?) -> (url: String, region: String) {
+    static func sts(_ environment: EnvironmentVariables, region profileRegion: String?) -> (url: String, region: String) {
         let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? profileRegion
         if let url = environment["AWS_ENDPOINT_URL_STS"] ?? environment["AWS_ENDPOINT_URL"] { return (url, region ?? "us-east-1") }
         guard let region else { return ("https://sts.amazonaws.com", "us-east-1") }

@@ -22,7 +22,7 @@ struct AWSProfileRole {
     static let maxChain = 5
 
     let sections: [String: [String: String]]
-    let environment: AWSEnvironment
+    let environment: EnvironmentVariables
     let sts: (url: String, region: String)
 
     /// The role `arn` of profile `name`, with its source; `chain` holds the profiles whose
@@ -50,7 +50,7 @@ struct AWSProfileRole {
                 return invalid("source_profile \(source) makes a loop or a chain of more than \(Self.maxChain) roles: \((chain + [name, source]).joined(separator: " → "))")
             }
             guard sections[source] != nil else { return invalid("its source_profile \(source) is in neither AWS file") }
-            guard let found = AWSKeySearch.source(AWSEnvironment([:]), profile: source, roles: self, chain: chain + [name]) else {
+            guard let found = AWSKeySearch.source(EnvironmentVariables([:]), profile: source, roles: self, chain: chain + [name]) else {
                 return invalid("its source_profile \(source) holds no keys, credential_process, role or web identity")
             }
             if case .invalid = found { return found }

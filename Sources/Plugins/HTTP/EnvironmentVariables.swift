@@ -1,7 +1,7 @@
 import Foundation
 
-/// The process environment as the AWS tools read it: a variable set to nothing is unset.
-struct AWSEnvironment: Sendable {
+/// The process environment as curl and the AWS tools read it: a variable set to nothing is unset.
+struct EnvironmentVariables: Sendable {
     let variables: [String: String]
 
     init(_ variables: [String: String] = ProcessInfo.processInfo.environment) { self.variables = variables }
