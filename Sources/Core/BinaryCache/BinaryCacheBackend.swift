@@ -97,12 +97,12 @@ public final class BinaryCacheBackend: StoreBackend {
         var seen = Set<String>()
         let firsts = links.filter { seen.insert($0.file.key).inserted }
         // The transform throws nothing, so neither does the map.
-        let answers = (try? await concurrentCompactMap(firsts, width: queryConcurrency) {
-            link -> (link: (path: StorePath, file: CacheFile), indexed: Bool, error: (any Error)?)? in
-            do { return (link, try await self.storage.exists(link.file.key), nil) } catch { return (link, false, error) }
+        let unwritten = (try? await concurrentCompactMap(firsts, width: queryConcurrency) {
+            link -> (link: (path: StorePath, file: CacheFile), error: (any Error)?)? in
+            do { return try await self.storage.exists(link.file.key) ? nil : (link, nil) } catch { return (link, error) }
         }) ?? []
-        return (answers.filter { !$0.indexed && $0.error == nil }.map(\.link),
-                Dictionary(answers.compactMap { answer in answer.error.map { (answer.link.path, $0) } },
+        return (unwritten.filter { $0.error == nil }.map(\.link),
+                Dictionary(unwritten.compactMap { entry in entry.error.map { (entry.link.path, $0) } },
                            uniquingKeysWith: { first, _ in first }))
     }
 

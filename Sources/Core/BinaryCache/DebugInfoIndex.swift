@@ -12,14 +12,14 @@ enum DebugInfoIndex {
     static func files(of listing: NarListing, narURL: String) -> [CacheFile] {
         listing.entries(of: directory).flatMap { prefix, type -> [CacheFile] in
             guard type == .directory, isHex(prefix, count: 2) else { return [] }
-            let folder = String(decoding: prefix, as: UTF8.self)
-            return listing.entries(of: directory + [folder]).compactMap { name, type in
+            let hex = String(decoding: prefix, as: UTF8.self)
+            return listing.entries(of: directory + [hex]).compactMap { name, type in
                 guard type == .regular, name.count == 38 + 6, isHex(name.prefix(38), count: 38),
                       name.suffix(6).elementsEqual(".debug".utf8) else { return nil }
                 let file = String(decoding: name, as: UTF8.self)
-                let member = (directory + [folder, file]).joined(separator: "/")
+                let member = (directory + [hex, file]).joined(separator: "/")
                 let json = #"{"archive":"../\#(narURL)","member":"\#(member)"}"#
-                return CacheFile(key: "\(Self.folder)/\(folder)\(file)", bytes: Array(json.utf8),
+                return CacheFile(key: "\(folder)/\(hex)\(file)", bytes: Array(json.utf8),
                                  contentType: CacheContentType.debugInfo, requires: narURL)
             }
         }

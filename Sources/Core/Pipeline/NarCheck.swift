@@ -48,7 +48,10 @@ struct NarCheck {
         }
         try contentAddress?.finish()
         try parser?.finish()
-        return parser == nil ? nil : listing
+        guard parser != nil else { return nil }
+        var done = listing
+        done.close()
+        return done
     }
 }
 

@@ -11,8 +11,8 @@ public struct NarListing: NarVisitor, Sendable {
         case symlink(target: [UInt8])
     }
 
-    /// The root, when it is a file or a symlink.
-    private var leafRoot: Node?
+    /// The root when it is a file or a symlink, or the whole tree once `close()` folded it.
+    private var closedRoot: Node?
     /// The directories from the root down to the one entries now arrive in, each with its
     /// entries so far. NAR entries come depth first, so a directory is complete once an
     /// entry outside it arrives, and is then folded into its parent: each entry is
@@ -61,7 +61,7 @@ public struct NarListing: NarVisitor, Sendable {
         closeDirectories(from: path.depth)
         switch node {
         case .directory: open.append((name, []))
-        case _ where path.isRoot: leafRoot = node
+        case _ where path.isRoot: closedRoot = node
         default: open[open.count - 1].entries.append((name, node))
         }
     }
@@ -74,11 +74,19 @@ public struct NarListing: NarVisitor, Sendable {
         }
     }
 
-    /// The whole tree, once the NAR has been parsed.
+    /// Folds what is still open into the tree, once the NAR has been parsed, so that
+    /// reading the listing (the `.ls`, each folder of the debug-info index) folds nothing.
+    public mutating func close() {
+        closeDirectories(from: 1)
+        if let root = open.popLast() { closedRoot = .directory(root.entries) }
+    }
+
+    /// The whole tree; a listing not closed yet is folded on a copy.
     private var root: Node? {
+        guard !open.isEmpty else { return closedRoot }
         var folded = self
-        folded.closeDirectories(from: 1)
-        return folded.open.first.map { .directory($0.entries) } ?? leafRoot
+        folded.close()
+        return folded.closedRoot
     }
 
     private static func write(_ node: Node, to out: inout String) {

@@ -179,18 +179,16 @@ public struct Pipeline: Sendable {
             observe(.failed(path, "\(error)"))
         }
         for (path, error) in unfit.sorted(by: { $0.key < $1.key }) { await scheduler.failed(path, error) }
-        let published = try await withThrowingTaskGroup(of: [StoredNar].self) { group in
+        let planned = summary
+        summary = try await withThrowingTaskGroup(of: RunSummary?.self) { group in
             for _ in 0..<min(jobs, max(order.count, 1)) {
-                group.addTask { try await worker(scheduler, observe: observe) }
+                group.addTask { try await worker(scheduler, observe: observe); return nil }
             }
-            group.addTask { await publisher(scheduler, observe: observe) }
-            var all: [StoredNar] = []
-            for try await part in group { all += part }
-            return all
+            group.addTask { await publisher(scheduler, into: planned, observe: observe) }
+            var published = planned
+            for try await case let counted? in group { published = counted }
+            return published
         }
-        summary.copied = published.count
-        summary.narBytes = published.reduce(0) { $0 + $1.info.narSize }
-        summary.fileBytes = published.reduce(0) { $0 + ($1.fileSize ?? $1.info.narSize) }
         summary.failed = await scheduler.failures.map { ($0.path, "\($0.error)") }
         return summary
     }
@@ -218,7 +216,7 @@ public struct Pipeline: Sendable {
     }
 
     /// Takes paths from the scheduler and copies them until none is left.
-    private func worker(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async throws -> [StoredNar] {
+    private func worker(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async throws {
         while let info = await scheduler.nextCopy() {
             // Interrupted: every path left fails at once, so the publisher can finish.
             guard !Task.isCancelled else {
@@ -244,18 +242,19 @@ public struct Pipeline: Sendable {
                 await scheduler.failed(info.path, error)
             }
         }
-        return []
     }
 
     /// Publishes stored NARs in topological order, a batch of independent ones at a time;
-    /// returns those it published.
-    private func publisher(_ scheduler: CopyScheduler, observe: @Sendable (CopyEvent) -> Void) async -> [StoredNar] {
-        var published: [StoredNar] = []
+    /// returns `summary` with the paths it published and their bytes counted.
+    private func publisher(_ scheduler: CopyScheduler, into summary: RunSummary,
+                           observe: @Sendable (CopyEvent) -> Void) async -> RunSummary {
+        var published = summary
         while case let batch = await scheduler.nextPublications(), !batch.isEmpty {
             let failures = await backend.publish(batch)
-            for var stored in batch where failures[stored.info.path] == nil {
-                stored.listing = nil  // only the counts are kept
-                published.append(stored)
+            for stored in batch where failures[stored.info.path] == nil {
+                published.copied += 1
+                published.narBytes += stored.info.narSize
+                published.fileBytes += stored.fileSize ?? stored.info.narSize
                 observe(.published(stored.info.path))
             }
             await scheduler.publicationsDone(batch.map { ($0.info.path, failures[$0.info.path]) })
