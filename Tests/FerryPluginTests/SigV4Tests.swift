@@ -426,6 +426,18 @@ struct TransferSettingsTests {
         #expect(post.headers.first(name: "x-amz-content-sha256") == nil)
     }
 
+    @Test("AssumeRole carries the profile's role, session name, external_id and duration_seconds") func assumeRoleForm() throws {
+        let role = AWSProfileRole.AssumeRole(arn: "arn:aws:iam::1:role/r", sessionName: "s", externalID: "x-1", durationSeconds: "900",
+                                             sts: "http://127.0.0.1:1", region: "us-east-1")
+        let url = URLParts(scheme: "http", authority: "127.0.0.1:1", path: "/")
+        let keys = AWSCredentials(accessKey: "AKIA", secretKey: "s", sessionToken: nil)
+        let full = try AWSAssumeRoleKeys(role, source: .fixed(keys), sts: url, logger: .init(label: "test"))
+        #expect(full.parameters.map { "\($0)=\($1)" } == ["RoleArn=arn:aws:iam::1:role/r", "RoleSessionName=s", "ExternalId=x-1", "DurationSeconds=900"])
+        var bare = role
+        (bare.externalID, bare.durationSeconds) = (nil, nil)
+        #expect(try AWSAssumeRoleKeys(bare, source: .fixed(keys), sts: url, logger: .init(label: "test")).parameters.count == 2)
+    }
+
     @Test("~/.aws/credentials: profiles, comments, spaces around =") func awsCredentials() {
         let sections = AWSKeySearch.parse(ini: """
             # a comment

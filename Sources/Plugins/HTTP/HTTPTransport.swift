@@ -286,18 +286,14 @@ final class HTTPTransport: Sendable {
 
 
     private func describe(_ error: any Error) -> String {
-        guard let proxy else { return Self.describe(error) }
-        return "\(Self.describe(error)) (through the proxy \(proxy.host):\(proxy.port))"
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        switch error {
+        let text = switch error {
         case let error as HTTPClientError where error == .connectTimeout: "no connection within connect-timeout"
         case let error as HTTPClientError where error == .readTimeout: "the server sent nothing within io-timeout"
         case let error as HTTPClientError where error == .writeTimeout: "the server took nothing within io-timeout"
         default:
             "\(error)".contains("Connection refused") ? "connection refused: is the server running, and is the port right?" : "\(error)"
         }
+        return proxy.map { "\(text) (through the proxy \($0.host):\($0.port))" } ?? text
     }
 }
 

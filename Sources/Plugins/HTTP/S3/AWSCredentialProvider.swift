@@ -36,7 +36,6 @@ actor AWSCredentialProvider {
         func failure(_ more: String) -> ConfigError { ConfigError(location, "no S3 credentials: \(search.looked)\(more)") }
         let fetcher: any AWSKeyFetcher
         switch search.source {
-        case .keys(let credentials, _): return .fixed(credentials)
         case let source?: fetcher = try Self.fetcher(source, environment: environment, location: location, logger: logger)
         case nil:
             if search.profileChosen {

@@ -19,26 +19,17 @@ struct AWSEndpointKeys: AWSKeyFetcher {
     let kind: Kind
     private let transport: HTTPTransport
 
+    let origin: String
+
     init(_ kind: Kind, logger: Logger) throws(ConfigError) {
         self.kind = kind
+        let url: URLParts
+        switch kind {
+        case .container(let endpoint, _, _): (url, origin) = (endpoint, "the container credentials endpoint \(endpoint.text)")
+        case .instance(let service): (url, origin) = (service, "the instance metadata service \(service.text)")
+        }
         // A metadata service answers at once or not at all (off EC2 there is none).
-        transport = try .forKeys(from: "the \(Self.name(kind))", at: Self.url(kind), connectTimeout: .seconds(2), ioTimeout: .seconds(5),
-                                 logger: logger)
-    }
-
-    private static func url(_ kind: Kind) -> URLParts {
-        switch kind {
-        case .container(let url, _, _), .instance(let url): url
-        }
-    }
-
-    var origin: String { "the \(Self.name(kind))" }
-
-    private static func name(_ kind: Kind) -> String {
-        switch kind {
-        case .container(let url, _, _): "container credentials endpoint \(url.text)"
-        case .instance(let url): "instance metadata service \(url.text)"
-        }
+        transport = try .forKeys(from: origin, at: url, connectTimeout: .seconds(2), ioTimeout: .seconds(5), logger: logger)
     }
 
     func fetch() async throws -> AWSKeyLease {

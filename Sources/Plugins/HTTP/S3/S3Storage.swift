@@ -70,12 +70,9 @@ final class S3Storage: CacheStorage {
     }
 
     func write(_ key: String, _ bytes: [UInt8], contentType: String) async throws {
-        guard let codec = encodings.codec(for: key) else {
-            try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)], body: .bytes(bytes))
-            return
-        }
-        try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType), ("Content-Encoding", codec.compression)],
-                                 body: .bytes(try await codec.compress(smallFile: bytes)))
+        let codec = encodings.codec(for: key)
+        try await transport.call(.PUT, url(key), headers: [("Content-Type", contentType)] + (codec.map { [("Content-Encoding", $0.compression)] } ?? []),
+                                 body: .bytes(try await codec?.compress(smallFile: bytes) ?? bytes))
     }
 
     func store(_ spool: Spool, as key: String, contentType: String) async throws {
