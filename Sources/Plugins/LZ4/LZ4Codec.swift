@@ -28,7 +28,7 @@ final class LZ4Decompressor: StreamTransform {
 
     init() throws {
         var context: OpaquePointer?
-        let code = LZ4F_createDecompressionContext(&context, FERRY_LZ4F_VERSION)
+        let code = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
         guard LZ4F_isError(code) == 0, let context else { throw LZ4Error(code: code) }
         self.context = context
     }

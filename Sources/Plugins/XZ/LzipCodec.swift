@@ -6,7 +6,7 @@ import FerryCore
 public struct LzipCodec: DecodingOnlyCodec {
     public let compression = "lzip"
     /// As for xz: enough for the 32 MiB dictionary of `lzip -9`, and more.
-    public var decompressorMemory: Int { 66 << 20 }
+    public var decompressorMemory: Int { XZCodec.decoderMemory }
 
     public init() {}
 

@@ -47,7 +47,10 @@ public struct XZCodec: Codec {
     }
 
     /// Enough for every xz preset (`-9` needs 65 MiB for its 64 MiB dictionary).
-    public var decompressorMemory: Int { 66 << 20 }
+    public var decompressorMemory: Int { Self.decoderMemory }
+
+    /// What an xz or lzip decoder may hold: the largest preset's dictionary, and its tables.
+    static let decoderMemory = 66 << 20
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
         TransformFilter(try LZMAStream.decoder(memoryLimit: decompressorMemory), writingTo: output)
