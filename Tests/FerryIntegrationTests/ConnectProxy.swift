@@ -54,7 +54,5 @@ final class ConnectProxy: StandInServer, @unchecked Sendable {
     }
 
     /// The request lines it got so far.
-    var requests: [String] {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
+    var requests: [String] { logLines(atPath: log) }
 }

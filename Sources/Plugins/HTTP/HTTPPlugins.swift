@@ -16,7 +16,7 @@ enum TransferSettings {
         (try settings.duration("connect-timeout") ?? .seconds(10), try settings.duration("io-timeout") ?? .seconds(60))
     }
 
-    /// The buffer, never more than an even share of the budget among the jobs, so that
+    /// The buffer, never more than half of a job's even share of the budget, so that
     /// uploads cannot crowd out the codecs.
     static func spoolMemory(_ settings: PluginSettings, context: PluginContext) throws(ConfigError) -> Int {
         min(try settings.size("spool-memory") ?? 8 << 20, context.memoryBudget / (2 * max(context.jobs, 1)))
