@@ -383,7 +383,7 @@ struct TransferSettingsTests {
         }
     }
 
-    @Test("a credential_process that exits nonzero, is killed, prints too much or outlasts its time is refused, and nothing it started is left running")
+    @Test("a credential_process that exits nonzero, is killed, prints too much or outlasts its time in all is refused, and nothing it started is left running")
     func processFailures() async throws {
         func refusal(_ command: String, limit: Duration = .seconds(20)) async -> String {
             do {
@@ -405,6 +405,14 @@ struct TransferSettingsTests {
         #expect(ContinuousClock.now - started < .seconds(10))
         try await Task.sleep(for: .milliseconds(300))
         #expect(try run(["pgrep", "-f", "sleep 31.4159"], check: false).status == 1, "the helper is still running")
+        // Prints a little now and then: the limit is for the whole run, not for each wait
+        // on the next byte (which would have ended this at 2.5 + 3 s).
+        let trickleStart = ContinuousClock.now
+        let trickle = await refusal("printf '{'; sleep 2.5; printf ' '; exec sleep 27.1828", limit: .seconds(3))
+        #expect(trickle.contains("did not finish within 3"), "\(trickle)")
+        #expect(ContinuousClock.now - trickleStart < .seconds(4.5))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try run(["pgrep", "-f", "sleep 27.1828"], check: false).status == 1, "the trickling command is still running")
         let fine = try await AWSProcessKeys(command: #"echo '{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S"}'"#).fetch()
         #expect(fine.credentials.accessKey == "A")
     }

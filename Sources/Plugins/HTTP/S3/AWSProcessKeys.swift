@@ -21,12 +21,22 @@ struct AWSProcessKeys: AWSKeyFetcher {
 
     func fetch() async throws -> AWSKeyLease {
         let deadline = ContinuousClock.now + timeLimit
-        let child = try ChildProcess(arguments: ["/bin/sh", "-c", command], ioTimeout: timeLimit, ownProcessGroup: true)
+        let child = try ChildProcess(arguments: ["/bin/sh", "-c", command], ownProcessGroup: true)
         child.closeInput()
+        // The limit holds for the whole run, not per read: a command that prints now and then
+        // would outlast any wait for its next byte. At the deadline the group dies and the
+        // read ends, even if something outside the group still holds the pipe.
+        let watchdog = Task {
+            try await Task.sleep(until: deadline)
+            child.kill(SIGKILL)
+            child.output.close()
+        }
+        defer { watchdog.cancel() }
         do {
-            let output = try await read(child, until: deadline)
-            // A helper it left running with its stderr open would keep this waiting for ever.
-            guard let status = await child.wait(within: deadline - .now) else { throw tooSlow }
+            let output = try await read(child)
+            // A helper it left running with its stderr open would keep this waiting for ever;
+            // an exit seen only after the deadline is the watchdog's doing.
+            guard let status = await child.wait(within: deadline - .now), ContinuousClock.now < deadline else { throw tooSlow }
             guard status == 0 else {
                 let said = child.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
                 throw CredentialsUnavailable(reason: "\(origin) \(ChildProcess.describe(waitStatus: status))" + (said.isEmpty ? "" : ": \(said)"))
@@ -35,7 +45,8 @@ struct AWSProcessKeys: AWSKeyFetcher {
                                    otherwise: .distantFuture, from: origin)
         } catch {
             child.kill(SIGKILL)
-            if error is StreamTimeoutError { throw tooSlow }
+            // Whatever the watchdog's kill made of the run (a signal, a closed pipe, cut JSON).
+            if ContinuousClock.now >= deadline { throw tooSlow }
             throw error as? CredentialsUnavailable ?? CredentialsUnavailable(reason: "\(origin): \(error)")
         }
     }
@@ -43,12 +54,11 @@ struct AWSProcessKeys: AWSKeyFetcher {
     private var tooSlow: CredentialsUnavailable { CredentialsUnavailable(reason: "\(origin) did not finish within \(timeLimit)") }
 
     /// Its stdout to the end, at most 1 MiB.
-    private func read(_ child: ChildProcess, until deadline: ContinuousClock.Instant) async throws -> [UInt8] {
+    private func read(_ child: ChildProcess) async throws -> [UInt8] {
         var output: [UInt8] = []
         while case let bytes = try await child.output.read(maxLength: 64 << 10), !bytes.isEmpty {
             output += bytes
             guard output.count <= 1 << 20 else { throw CredentialsUnavailable(reason: "\(origin) printed more than 1 MiB") }
-            guard ContinuousClock.now < deadline else { throw tooSlow }
         }
         return output
     }
