@@ -35,7 +35,7 @@ struct ProxySettingsTests {
         #expect((chosen == nil) == bypassed, "\(noProxy)")
     }
 
-    @Test("addresses match only themselves, IPv6 ones written bare or in brackets; the metadata services are never proxied")
+    @Test("addresses match themselves, IPv6 ones written bare or in brackets, and the networks (address/bits) they are in; the metadata services are never proxied")
     func addresses() throws {
         let proxied = ["https_proxy": "http://proxy:3128", "http_proxy": "http://proxy:3128"]
         let loopback6 = URLParts(scheme: "http", authority: "[::1]:8080", path: "/")
@@ -43,7 +43,14 @@ struct ProxySettingsTests {
         #expect(try proxy(proxied.merging(["no_proxy": "localhost,127.0.0.1,::1"]) { $1 }, for: loopback6) == nil)
         #expect(try proxy(proxied.merging(["no_proxy": "[::1]:8080"]) { $1 }, for: loopback6) == nil)
         #expect(try proxy(proxied.merging(["no_proxy": "0.1"]) { $1 }, for: ten) != nil, "an address is no domain")
-        for metadata in ["169.254.169.254", "169.254.170.2", "[fd00:ec2::254]"] {
+        for (network, inside) in [("10.0.0.0/8", true), ("10.0.0.0/32", false), ("10.0.0.1/32", true), ("0.0.0.0/0", true),
+                                  ("11.0.0.0/7", true), ("12.0.0.0/7", false), ("10.128.0.0/9", false), ("::/0", false), ("10.0.0.0/33", false)] {
+            #expect(try (proxy(proxied.merging(["no_proxy": "localhost, \(network)"]) { $1 }, for: ten) == nil) == inside, "\(network)")
+        }
+        for (network, inside) in [("::/127", true), ("::2/127", false), ("0:0::1", true), ("fe80::/10", false), ("0.0.0.0/0", false)] {
+            #expect(try (proxy(proxied.merging(["no_proxy": network]) { $1 }, for: loopback6) == nil) == inside, "\(network)")
+        }
+        for metadata in ["169.254.169.254", "169.254.170.2", "[fd00:ec2::254]", "[fd00:0ec2::23]"] {
             #expect(try proxy(proxied, for: URLParts(scheme: "http", authority: metadata, path: "/")) == nil, "\(metadata)")
         }
     }

@@ -5,7 +5,7 @@ import Foundation
 /// The proxy a cache's requests go through, from the variables curl reads (README lists
 /// them). Unlike curl, AsyncHTTPClient tunnels every request with `CONNECT`, http too, and
 /// the proxy is chosen once per cache, by its host. The instance and container metadata
-/// addresses (169.254.0.0/16, `fd00:ec2::`) are never proxied: the keys they hand out are
+/// addresses (169.254.0.0/16, `fd00:ec2::/32`) are never proxied: the keys they hand out are
 /// plain HTTP, and a proxy would reach its own machine's.
 struct ProxySettings {
     let environment: EnvironmentVariables
@@ -24,19 +24,24 @@ struct ProxySettings {
     }
 
     /// Named by `no_proxy` (or `NO_PROXY`): a host itself, or a domain it is in (`*` for
-    /// every host); an address only as itself. Entries are split on commas and blanks.
+    /// every host); an address as itself or in a network written `address/bits`, as curl
+    /// 7.86 and later read it. Entries are split on commas and blanks.
     private func bypassed(_ host: String) -> Bool {
         let entries = (environment["no_proxy"] ?? environment["NO_PROXY"] ?? "")
             .split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" }).map { Self.entryHost(String($0)).lowercased() }
-        let address = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
+        if let address = IPNetwork(host) {
+            return entries.contains { $0 == "*" || IPNetwork($0)?.contains(address) == true }
+        }
         return entries.contains { entry in
             let domain = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
-            return entry == "*" || host == domain || (!address && !domain.isEmpty && host.hasSuffix("." + domain))
+            return entry == "*" || host == domain || (!domain.isEmpty && host.hasSuffix("." + domain))
         }
     }
 
+    private static let metadataNetworks = ["169.254.0.0/16", "fd00:ec2::/32"].compactMap(IPNetwork.init)
+
     private static func isMetadataService(_ host: String) -> Bool {
-        host.hasPrefix("169.254.") || host.hasPrefix("fd00:ec2:")
+        IPNetwork(host).map { address in metadataNetworks.contains { $0.contains(address) } } ?? false
     }
 
     /// The host of a `no_proxy` entry: `host`, `host:port`, `[v6]:port` or a bare `v6`,
