@@ -164,5 +164,15 @@ final class MotoS3: Sendable {
             }
     }
 
+    /// The keys of the multipart uploads begun in the bucket and neither completed nor aborted.
+    func openUploads() throws -> [String] {
+        try run(["python3", "-c", """
+            import boto3
+            s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:\(port)', region_name='us-east-1')
+            for upload in s3.list_multipart_uploads(Bucket='\(bucket)').get('Uploads', []):
+                print(upload['Key'])
+            """], environment: environment()).lines
+    }
+
     func stop() { process.kill(SIGKILL) }
 }

@@ -462,7 +462,7 @@ struct MirrorToS3Tests {
         defer { s3.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let proxy = try LossyProxy.start(before: s3.port, losing: "POST ?uploadId=", in: dir)
+        let proxy = try FaultyProxy.start(before: s3.port, .losing, "POST ?uploadId=", in: dir)
         defer { proxy.stop() }
         let url = "s3://\(s3.bucket)?endpoint=127.0.0.1:\(proxy.port)&scheme=http&region=us-east-1"
             + "&compression=none&multipart-threshold=8MiB&part-size=5MiB"
@@ -474,6 +474,32 @@ struct MirrorToS3Tests {
         let copy = dir.path + "/downloaded"
         #expect(try s3.download(into: copy).contains { $0.key.hasPrefix("nar/") && $0.etag.hasSuffix("-10") })
         try run(["nix", "store", "verify", "--store", "file://\(copy)", "--no-trust", big.path])
+    }
+
+    @Test("Ctrl-C while S3 begins a multipart upload, or while a part goes up: exit 130, and no upload is left open in the bucket",
+          arguments: ["POST ?uploads", "PUT ?partNumber=2&"])
+    func interruptedMultipart(holding request: String) async throws {
+        let big = try NixStore.bigPath.get()
+        let s3 = try MotoS3.start()
+        defer { s3.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let proxy = try FaultyProxy.start(before: s3.port, .holding, request, in: dir)
+        defer { proxy.stop() }
+        let url = "s3://\(s3.bucket)?endpoint=127.0.0.1:\(proxy.port)&scheme=http&region=us-east-1"
+            + "&compression=none&multipart-threshold=8MiB&part-size=5MiB"
+        let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", url, "--memory-limit", "32MiB", big.path],
+                                     environment: s3.environment())
+        defer { ferry.kill(SIGKILL) }
+        let started = ContinuousClock.now
+        while proxy.actions.isEmpty && ContinuousClock.now - started < .seconds(60) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(proxy.actions.first?.hasPrefix("held \(request.prefix { $0 != " " })") == true, "\(proxy.actions)")
+        ferry.kill(SIGINT)
+        let status = await ferry.wait(within: .seconds(20))
+        #expect(status.map { $0 >> 8 } == 130, "\(ferry.stderr)")
+        #expect(try s3.openUploads().isEmpty, "\(ferry.stderr)")
     }
 
     @Test("a NAR above the multipart threshold arrives whole, in parts of part-size (or Nix's multipart-chunk-size or buffer-size), or in one PUT with multipart-upload=false",

@@ -94,12 +94,9 @@ final class S3Storage: CacheStorage {
     }
 
     private func multipartUpload(_ spool: Spool, as key: String, contentType: String) async throws {
-        let created = try await transport.call(.POST, url(key, query: [("uploads", "")]), headers: [("Content-Type", contentType)])
-        let createdBody = String(buffer: try await created.body.collect(upTo: 1 << 20))
-        guard let uploadID = HTTPError.element("UploadId", in: createdBody) else {
-            throw HTTPError(cache: description, request: "POST /\(bucket)/\(key)?uploads", reason: "no UploadId in the answer")
-        }
+        let uploadID = try await beginUpload(key, contentType: contentType)
         do {
+            try Task.checkCancellation()
             var parts: [(number: Int, etag: String)] = []
             let size = partSize(for: spool.size)
             var offset: UInt64 = 0
@@ -143,6 +140,32 @@ final class S3Storage: CacheStorage {
             throw error
         }
     }
+
+    /// The ID of a new multipart upload of `key`. A stopped run still waits a few seconds
+    /// for it, so that it can abort the upload: S3 keeps (and bills) the parts of an
+    /// upload until it is completed or aborted, and one whose answer was never read is
+    /// neither.
+    private func beginUpload(_ key: String, contentType: String) async throws -> String {
+        let request = Task { [self] in
+            let created = try await transport.call(.POST, url(key, query: [("uploads", "")]), headers: [("Content-Type", contentType)])
+            let body = String(buffer: try await created.body.collect(upTo: 1 << 20))
+            guard let uploadID = HTTPError.element("UploadId", in: body) else {
+                throw HTTPError(cache: description, request: "POST /\(bucket)/\(key)?uploads", reason: "no UploadId in the answer")
+            }
+            return uploadID
+        }
+        return try await withTaskCancellationHandler {
+            try await request.value
+        } onCancel: {
+            Task {
+                try await Task.sleep(for: S3Storage.beginGrace)
+                request.cancel()
+            }
+        }
+    }
+
+    /// How long a stopped run waits for the answer that begins an upload.
+    static let beginGrace: Duration = .seconds(5)
 
     /// The object is there with `size` bytes.
     private func storedWhole(_ key: String, size: UInt64) async throws -> Bool {

@@ -3,27 +3,32 @@ import FerryTestSupport
 import Foundation
 
 /// A proxy on a loopback port in front of another server (moto), passing every request on
-/// unchanged, signature and all, and every answer back, except for requests that `losing`
-/// matches (`METHOD part-of-the-path`): the first answer to each is dropped (the server has
-/// done the work, and the connection closes before the client hears so), and a repeat of
-/// it is answered 404 `NoSuchUpload` without reaching the server, as S3 answers a
-/// completion of an upload it completed already (moto answers 200 again). It logs each
-/// answer it drops and each repeat it refuses.
-final class LossyProxy: StandInServer, @unchecked Sendable {
+/// unchanged, signature and all, and every answer back, except for requests that the
+/// fault's pattern matches (`METHOD part-of-the-path`):
+/// - `.losing`: the first answer to each is dropped (the server has done the work, and
+///   the connection closes before the client hears so), and a repeat of it is answered 404
+///   `NoSuchUpload` without reaching the server, as S3 answers a completion of an upload it
+///   completed already (moto answers 200 again);
+/// - `.holding`: each answer is held back for a few seconds after the server has done
+///   the work, a request in flight for a client to be stopped in.
+///
+/// It logs each answer it drops (`dropped`), holds (`held`) and each repeat it refuses.
+final class FaultyProxy: StandInServer, @unchecked Sendable {
     let log: String
 
     static let script = #"""
-        import http.client, http.server, socket, sys, threading
-        port, upstream, losing, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(" ", 1), sys.argv[4]
+        import http.client, http.server, socket, sys, threading, time
+        port, upstream, mode, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[5]
+        pattern = sys.argv[4].split(" ", 1)
         dropped, lock = set(), threading.Lock()
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             def log_message(self, *args): pass
             def forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                matches = self.command == losing[0] and losing[1] in self.path
+                matches = self.command == pattern[0] and pattern[1] in self.path
                 with lock:
-                    repeat = matches and self.path in dropped
+                    repeat = mode == "losing" and matches and self.path in dropped
                 if repeat:
                     with open(log, "a") as f: f.write(f"refused {self.command} {self.path}\n")
                     error = b"<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>"
@@ -33,8 +38,11 @@ final class LossyProxy: StandInServer, @unchecked Sendable {
                 server.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
                 answer = server.getresponse()
                 data = answer.read()
+                if mode == "holding" and matches:
+                    with open(log, "a") as f: f.write(f"held {self.command} {self.path} {answer.status}\n")
+                    time.sleep(4)
                 with lock:
-                    lose = matches and self.path not in dropped
+                    lose = mode == "losing" and matches and self.path not in dropped
                     if lose:
                         dropped.add(self.path)
                         with open(log, "a") as f: f.write(f"dropped {self.command} {self.path} {answer.status}\n")
@@ -52,17 +60,23 @@ final class LossyProxy: StandInServer, @unchecked Sendable {
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
         """#
 
-    static func start(before upstream: Int, losing: String, in dir: TemporaryDirectory) throws -> LossyProxy {
-        try LossyProxy(log: dir.path + "/lossy-proxy.log") { port, log in [String(port), String(upstream), losing, log] }
+    /// What it does to the requests a pattern matches.
+    enum Fault: String {
+        case losing, holding
     }
 
-    private init(log: String, arguments: (Int, String) -> [String]) throws {
+    static func start(before upstream: Int, _ fault: Fault, _ pattern: String, in dir: TemporaryDirectory) throws -> FaultyProxy {
+        let log = dir.path + "/faulty-proxy.log"
+        return try FaultyProxy(log: log) { port in [String(port), String(upstream), fault.rawValue, pattern, log] }
+    }
+
+    private init(log: String, arguments: (Int) -> [String]) throws {
         self.log = log
-        try super.init(script: Self.script) { arguments($0, log) }
+        try super.init(script: Self.script, arguments: arguments)
     }
 
-    /// What it did: `dropped METHOD PATH STATUS` (the status the server had given) and
-    /// `refused METHOD PATH`.
+    /// What it did: `dropped METHOD PATH STATUS` and `held METHOD PATH STATUS` (the status
+    /// the server had given), and `refused METHOD PATH`.
     var actions: [String] { logLines(atPath: log) }
 
 }
