@@ -393,9 +393,11 @@ struct TransferSettingsTests {
                 return "\(error)"
             }
         }
-        #expect(await refusal("echo locked >&2; exit 3").hasSuffix("exited with status 3: locked"))
-        #expect(await refusal("kill -9 $$").hasSuffix("was killed by signal 9"))
-        #expect(await refusal("head -c 2000000 /dev/zero").contains("printed more than 1 MiB"))
+        let failed = await refusal("echo locked >&2; exit 3"), killed = await refusal("kill -9 $$")
+        let talkative = await refusal("head -c 2000000 /dev/zero")
+        #expect(failed.hasSuffix("exited with status 3: locked"), "\(failed)")
+        #expect(killed.hasSuffix("was killed by signal 9"), "\(killed)")
+        #expect(talkative.contains("printed more than 1 MiB"), "\(talkative)")
         // Prints its keys, then leaves a helper holding stderr: the time limit ends the wait,
         // and the helper with it.
         let started = ContinuousClock.now
@@ -406,12 +408,14 @@ struct TransferSettingsTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(try run(["pgrep", "-f", "sleep 31.4159"], check: false).status == 1, "the helper is still running")
         // Prints a little now and then: the limit is for the whole run, not for each wait
-        // on the next byte (which would have ended this at 2.5 + 3 s).
-        let trickleStart = ContinuousClock.now
-        let trickle = await refusal("printf '{'; sleep 2.5; printf ' '; exec sleep 27.1828", limit: .seconds(3))
+        // on the next byte (which would have let it run to 2.5 + 3 s, past its mark at 4.5 s).
+        let marks = try TemporaryDirectory()
+        defer { marks.remove() }
+        let trickle = await refusal("printf '{'; sleep 2.5; printf ' '; sleep 2; touch \(marks.path)/4.5s; exec sleep 27.1828",
+                                    limit: .seconds(3))
         #expect(trickle.contains("did not finish within 3"), "\(trickle)")
-        #expect(ContinuousClock.now - trickleStart < .seconds(4.5))
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .seconds(2))
+        #expect(!FileManager.default.fileExists(atPath: marks.path + "/4.5s"), "it ran past its time limit")
         #expect(try run(["pgrep", "-f", "sleep 27.1828"], check: false).status == 1, "the trickling command is still running")
         let fine = try await AWSProcessKeys(command: #"echo '{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S"}'"#).fetch()
         #expect(fine.credentials.accessKey == "A")

@@ -107,6 +107,9 @@ public final class ChildProcess: Sendable {
     /// Sends end-of-file to the child's stdin.
     public func closeInput() { input.close() }
 
+    /// True once the child has exited and everything that held its stderr has closed it.
+    public var hasExited: Bool { exitStatus.withLock { $0 != nil } }
+
     /// Sends `signal` to the child, or to its whole group when it leads one; never once it
     /// is reaped and its stderr closed. Until then neither id can name another process:
     /// the child is not reaped, or a member of its group still holds its stderr (and a

@@ -1,5 +1,7 @@
+import Dispatch
 import FerryCore
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,20 +25,15 @@ struct AWSProcessKeys: AWSKeyFetcher {
         let deadline = ContinuousClock.now + timeLimit
         let child = try ChildProcess(arguments: ["/bin/sh", "-c", command], ownProcessGroup: true)
         child.closeInput()
-        // The limit holds for the whole run, not per read: a command that prints now and then
-        // would outlast any wait for its next byte. At the deadline the group dies and the
-        // read ends, even if something outside the group still holds the pipe.
-        let watchdog = Task {
-            try await Task.sleep(until: deadline)
-            child.kill(SIGKILL)
-            child.output.close()
-        }
-        defer { watchdog.cancel() }
+        // The limit holds for the whole run, not per read: a command that prints now and
+        // then would outlast any wait for its next byte.
+        let watchdog = Watchdog(child, after: timeLimit)
+        defer { watchdog.disarm() }
         do {
             let output = try await read(child)
-            // A helper it left running with its stderr open would keep this waiting for ever;
-            // an exit seen only after the deadline is the watchdog's doing.
-            guard let status = await child.wait(within: deadline - .now), ContinuousClock.now < deadline else { throw tooSlow }
+            // A helper it left running outside its group with stderr open would keep this
+            // waiting for ever.
+            guard let status = await child.wait(within: deadline - .now), !watchdog.struck else { throw tooSlow }
             guard status == 0 else {
                 let said = child.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
                 throw CredentialsUnavailable(reason: "\(origin) \(ChildProcess.describe(waitStatus: status))" + (said.isEmpty ? "" : ": \(said)"))
@@ -45,8 +42,8 @@ struct AWSProcessKeys: AWSKeyFetcher {
                                    otherwise: .distantFuture, from: origin)
         } catch {
             child.kill(SIGKILL)
-            // Whatever the watchdog's kill made of the run (a signal, a closed pipe, cut JSON).
-            if ContinuousClock.now >= deadline { throw tooSlow }
+            // Whatever the watchdog made of the run: a signal, a closed pipe, cut JSON.
+            if watchdog.struck { throw tooSlow }
             throw error as? CredentialsUnavailable ?? CredentialsUnavailable(reason: "\(origin): \(error)")
         }
     }
@@ -62,4 +59,27 @@ struct AWSProcessKeys: AWSKeyFetcher {
         }
         return output
     }
+}
+
+/// Kills a child's process group and closes its stdout when its time is up, unless it has
+/// exited by then. On a dispatch timer, so that it strikes on time however busy Swift's
+/// own threads are, and a read still in progress ends even if something outside the group
+/// holds the pipe.
+private final class Watchdog: Sendable {
+    private let strike = Atomic<Bool>(false)
+    private let armed = Atomic<Bool>(true)
+
+    init(_ child: ChildProcess, after limit: Duration) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit.milliseconds))) { [self] in
+            guard armed.load(ordering: .acquiring), !child.hasExited else { return }
+            strike.store(true, ordering: .releasing)
+            child.kill(SIGKILL)
+            child.output.close()
+        }
+    }
+
+    /// It struck: the child ran out of time.
+    var struck: Bool { strike.load(ordering: .acquiring) }
+
+    func disarm() { armed.store(false, ordering: .releasing) }
 }
