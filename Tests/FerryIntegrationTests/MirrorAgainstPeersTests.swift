@@ -274,6 +274,29 @@ struct MirrorAgainstPeersTests {
         #expect(unsaid.stderr.contains("--trusted-public-key"), "\(unsaid.stderr)")
     }
 
+    @Test("a source folder without nix-cache-info, or a cache for another store (source or destination), is a configuration error: exit 2, nothing written")
+    func notThisStoresCache() throws {
+        let (top, _) = try NixStore.closure.get()
+        let (source, sourceKey) = try NixWrittenCache.made.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let bare = dir.path + "/bare", gnu = dir.path + "/gnu", mirror = dir.path + "/mirror"
+        try FileManager.default.copyItem(atPath: source, toPath: bare)
+        try FileManager.default.removeItem(atPath: bare + "/nix-cache-info")
+        try FileManager.default.createDirectory(atPath: gnu, withIntermediateDirectories: false)
+        try "StoreDir: /gnu/store\n".write(toFile: gnu + "/nix-cache-info", atomically: true, encoding: .utf8)
+        for (from, to, said) in [(bare, mirror, "is missing, so this is not a binary cache"),
+                                 (gnu, mirror, "the cache is for the store /gnu/store"),
+                                 (source, gnu, "the cache is for the store /gnu/store")] {
+            let output = try run([ferryBinary, "mirror", "--from", "file://\(from)", "--to", "file://\(to)",
+                                  "--trusted-public-key", sourceKey, top.path], check: false)
+            #expect(output.status == 2 && output.stderr.contains(said), "\(output.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: mirror + "/nix-cache-info"), "the destination was written")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: gnu) == ["nix-cache-info"])
+        #expect(!FileManager.default.fileExists(atPath: bare + "/nix-cache-info"), "the source was written")
+    }
+
     @Test("--shard 1/3, 2/3 and 3/3 together copy every path exactly once")
     func shards() throws {
         let (_, all) = try NixStore.closure.get()

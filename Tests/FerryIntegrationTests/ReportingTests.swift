@@ -65,11 +65,12 @@ struct ReportingTests {
         let output = try run([ferryBinary, "copy-closure", "--json", "--from", "file://\(dir.path)/none", "--to",
                               "file://\(dir.path)/cache", "--no-check-sigs", "/nix/store/00000000000000000000000000000000-x"],
                              check: false)
-        #expect(output.status == 1)
+        // The source's URL names no cache: a configuration error.
+        #expect(output.status == 2)
         let event = try #require(try JSONSerialization.jsonObject(with: Data(output.text.utf8)) as? [String: Any])
         #expect(event["event"] as? String == "error")
         #expect((event["error"] as? String)?.contains("nix-cache-info") == true)
-        #expect(event["exit_code"] as? Int == 1)
+        #expect(event["exit_code"] as? Int == 2)
     }
 
     @Test("on a terminal, a status line shows paths done of all and bytes in and out; not when piped",

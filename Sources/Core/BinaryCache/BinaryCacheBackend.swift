@@ -29,13 +29,18 @@ public final class BinaryCacheBackend: StoreBackend {
         self.indexDebugInfo = indexDebugInfo
     }
 
+    public func check() async throws {
+        _ = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir)
+    }
+
     /// Writes `nix-cache-info` when there is none (an existing one is left as it is, but
-    /// must name the same store directory), and clears the spool folder of what runs that
+    /// must name the same store directory, or nothing is written), and clears the spool folder of what runs that
     /// died left there.
     public func prepare() async throws {
+        let existing = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir)
         try await storage.prepareForWriting(extraFolders: indexDebugInfo ? [DebugInfoIndex.folder] : [])
         AtomicFile.removeStaleTemporaries(in: storage.spoolDirectory)
-        if try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir) == nil {
+        if existing == nil {
             try await storage.write(NixCacheInfo.key, Array(cacheInfo.rendered().utf8),
                                     contentType: CacheContentType.cacheInfo)
         }

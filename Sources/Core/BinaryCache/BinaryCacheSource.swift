@@ -29,9 +29,11 @@ public final class BinaryCacheSource: CompressedNarSource {
     /// Opens the cache: reads its `nix-cache-info` and checks its store directory.
     public static func open(_ storage: any CacheStorage, codecs: [String: Plugin<any Codec>], jobs: Int,
                             storeDir: String = StorePath.defaultStoreDir) async throws -> BinaryCacheSource {
+        // Nix writes a missing one into the cache and goes on; a source is never written.
         guard try await NixCacheInfo.read(from: storage, storeDir: storeDir) != nil else {
-            throw CacheStorageError(cache: storage.description, key: NixCacheInfo.key,
-                                    "is missing, so this is not a binary cache (check the URL)")
+            throw ConfigError(storage.location(of: NixCacheInfo.key),
+                              "is missing, so this is not a binary cache: check the URL (a folder of narinfos and NARs "
+                              + "made by hand needs one that says `StoreDir: \(storeDir)`)")
         }
         var decoders: [String: any Codec] = [:]
         let context = PluginContext(logger: .init(label: "ferry.decoders"), jobs: 1, memoryBudget: .max)

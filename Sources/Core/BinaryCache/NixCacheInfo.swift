@@ -56,14 +56,15 @@ public struct NixCacheInfoError: Error, CustomStringConvertible, Equatable {
 
 extension NixCacheInfo {
     /// The `nix-cache-info` of the cache on `storage`, nil when it has none; one naming
-    /// another store directory than `storeDir` is an error.
+    /// another store directory than `storeDir` is a configuration error: the URL names a
+    /// cache for another store.
     public static func read(from storage: any CacheStorage,
                             storeDir: String = StorePath.defaultStoreDir) async throws -> NixCacheInfo? {
         guard let bytes = try await storage.read(key) else { return nil }
         let info = try NixCacheInfo(parsing: String(decoding: bytes, as: UTF8.self), source: storage.location(of: key))
         guard info.storeDir == storeDir else {
-            throw CacheStorageError(cache: storage.description, key: key,
-                                    "its StoreDir is \(info.storeDir), but Ferry copies \(storeDir) paths")
+            throw ConfigError(storage.location(of: key),
+                              "the cache is for the store \(info.storeDir), but Ferry copies \(storeDir) paths (check the URL)")
         }
         return info
     }

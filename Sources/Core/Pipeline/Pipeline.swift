@@ -146,6 +146,7 @@ public struct Pipeline: Sendable {
         }
         let requested = Array(Set(paths)).sorted()
         source.openAhead()
+        try await backend.check()
         let valid = try await source.protect(requested)
         let missing = requested.filter { !valid.contains($0) }
         guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }

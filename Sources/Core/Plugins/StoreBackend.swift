@@ -16,6 +16,9 @@ public protocol StoreBackend: Sendable {
     /// index); the pipeline then builds its listing while the NAR streams and hands it
     /// over in `StoredNar`.
     var wantsNarListing: Bool { get }
+    /// Refuses a destination paths cannot be copied to (a cache for another store
+    /// directory) before it is asked what it has; writes nothing.
+    func check() async throws
     /// Makes the destination ready (a cache writes its `nix-cache-info`).
     func prepare() async throws
     /// Which of `paths` the destination already has, asked in as few requests as it can.
@@ -32,6 +35,7 @@ public protocol StoreBackend: Sendable {
 }
 
 extension StoreBackend {
+    public func check() async throws {}
     public var wantsNarListing: Bool { false }
     public func writeMemory(for info: PathInfo) -> Int { 0 }
 }
