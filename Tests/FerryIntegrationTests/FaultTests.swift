@@ -127,7 +127,7 @@ struct FaultTests {
         #expect(all.allSatisfy { FileManager.default.fileExists(atPath: "\(cache)/\($0.hashPart).narinfo") })
     }
 
-    @Test("a full disk: a clear error, no narinfo without its NAR, no temporary left",
+    @Test("a full disk: a clear error, said once and not retried, no narinfo without its NAR, no temporary left",
           .enabled(if: getuid() == 0 || Peers.inCI, "mounting a tmpfs needs root"), Peers.requiring("mount"))
     func diskFull() throws {
         let big = try NixStore.bigPath.get()
@@ -141,6 +141,9 @@ struct FaultTests {
         #expect(output.status == 1)
         #expect(output.stderr.contains("No space left on device"), "\(output.stderr)")
         #expect(output.stderr.contains(big.path))
+        // The destination's failure, said once a line and not tried again; the source is not blamed.
+        #expect(!output.stderr.contains("retrying") && !output.stderr.contains("DumpStorePath"), "\(output.stderr)")
+        #expect(output.stderr.components(separatedBy: "No space left on device").count == 3, "the live line and the summary: \(output.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
         #expect(temporaries(cache).isEmpty, "\(temporaries(cache))")
         try expectConsistent(cache)

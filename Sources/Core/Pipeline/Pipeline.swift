@@ -227,8 +227,9 @@ public struct Pipeline: Sendable {
             observe(.started(info.path, narSize: info.narSize))
             let began = ContinuousClock.now
             do {
+                // Logged at debug level only: the events say it all to the user.
                 let (stored, waited) = try await retry.run({ try await copyOne(info, observe: observe) }) { attempt, error, wait in
-                    logger.warning("copy failed, trying again", metadata: [
+                    logger.debug("copy failed, trying again", metadata: [
                         "path": "\(info.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
                     observe(.retrying(info.path, attempt: attempt, error: "\(error)", wait: wait))
                 }
@@ -239,7 +240,7 @@ public struct Pipeline: Sendable {
                 // The writer was aborted on the way out: nothing of it is left.
                 await scheduler.failed(info.path, CopyError.interrupted(info.path))
             } catch {
-                logger.error("copy failed", metadata: ["path": "\(info.path)", "error": "\(error)"])
+                logger.debug("copy failed", metadata: ["path": "\(info.path)", "error": "\(error)"])
                 await scheduler.failed(info.path, error)
             }
         }

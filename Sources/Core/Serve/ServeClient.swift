@@ -105,7 +105,11 @@ public final class ServeClient: @unchecked Sendable {
                 if reader.buffered.isEmpty { try await reader.fill() }
                 let chunk = reader.buffered
                 let used = try chunk.withUnsafeBytes { try parser.feed($0, to: &validator) }
-                try await sink(chunk.prefix(used))
+                do {
+                    try await sink(chunk.prefix(used))
+                } catch {
+                    throw ReaderFailure(error: error)
+                }
                 reader.consume(used)
             }
             return parser.offset
@@ -184,11 +188,21 @@ public final class ServeClient: @unchecked Sendable {
         if let broken { throw ServeError(peer: transport.peer, operation: operation, reason: broken, peerDiagnostics: "") }
         do {
             return try await body()
+        } catch let failure as ReaderFailure {
+            broken = "a NAR's reader stopped half-way"
+            out.removeAll()
+            throw failure.error
         } catch {
             broken = "an earlier command failed"
             out.removeAll()
             throw await wrap(error, operation: operation)
         }
+    }
+
+    /// What the reader of a streamed NAR threw (the destination's full disk): its own
+    /// error, not the peer's, and no reason to try the peer again.
+    private struct ReaderFailure: Error {
+        let error: any Error
     }
 
     private func wrap(_ error: any Error, operation: String) async -> any Error {
