@@ -4,15 +4,20 @@ import Synchronization
 
 /// SIGINT and SIGTERM, turned from "die now" into "stop cleanly": the run is cancelled,
 /// copies in flight abort (temporary files removed, S3 uploads aborted), the summary is
-/// printed, and the exit code is 128 + the signal, as a shell reports it. A second
-/// signal of the same kind kills at once.
+/// printed, and the exit code is 128 + the signal, as a shell reports it. The same signal
+/// again, a second or more after the first, kills at once. One that comes sooner is the
+/// same stop: `timeout` signals Ferry and then its whole process group, so one stop often
+/// arrives twice within milliseconds.
 final class StopSignals {
     private let sources: [any DispatchSourceSignal]
     private let first = FirstSignal()
 
-    /// The first signal, set from the signal sources' queue.
+    /// How long after the first signal the same one means "kill at once".
+    static let repeatAfter: Duration = .seconds(1)
+
+    /// The first signal and when it came, set from the signal sources' queue.
     private final class FirstSignal: Sendable {
-        let number = Mutex<Int32?>(nil)
+        let received = Mutex<(number: Int32, at: ContinuousClock.Instant)?>(nil)
     }
 
     init(onStop: @escaping @Sendable () -> Void) {
@@ -22,9 +27,12 @@ final class StopSignals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                let repeated = first.number.withLock { received in
-                    defer { received = received ?? number }
-                    return received == number
+                let repeated = first.received.withLock { received in
+                    guard let earlier = received else {
+                        received = (number, .now)
+                        return false
+                    }
+                    return earlier.number == number && ContinuousClock.now - earlier.at >= StopSignals.repeatAfter
                 }
                 if repeated {
                     signal(number, SIG_DFL)
@@ -39,5 +47,5 @@ final class StopSignals {
     }
 
     /// The first signal received, if any.
-    var received: Int32? { first.number.withLock { $0 } }
+    var received: Int32? { first.received.withLock { $0?.number } }
 }

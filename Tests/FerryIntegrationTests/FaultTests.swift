@@ -29,8 +29,9 @@ struct FaultTests {
         }
     }
 
-    @Test("SIGTERM mid-copy: exit 143, the summary says interrupted, no temporary and no narinfo is left; a rerun completes")
-    func sigterm() async throws {
+    @Test("SIGTERM mid-copy, once or twice in a burst (as timeout sends it, to Ferry and its group): exit 143, the summary says interrupted, no temporary and no narinfo is left; a rerun completes",
+          arguments: [1, 2])
+    func sigterm(signals: Int) async throws {
         let big = try NixStore.bigPath.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -41,7 +42,10 @@ struct FaultTests {
         let midCopy = await onOwnThread { [self] in
             for _ in 0..<1000 {
                 if !temporaries(cache).isEmpty {
-                    ferry.kill(SIGTERM)
+                    for _ in 0..<signals {
+                        ferry.kill(SIGTERM)
+                        usleep(5_000)
+                    }
                     return true
                 }
                 usleep(10_000)
