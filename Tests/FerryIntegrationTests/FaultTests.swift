@@ -94,6 +94,25 @@ struct FaultTests {
         #expect(narinfos.isEmpty, "published after the interrupt: \(narinfos)")
     }
 
+    @Test("SIGINT while xz compresses on two threads: exit 130 in seconds, not once its blocks are done; nothing is left")
+    func sigintMultithreadedXZ() async throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/cache"
+        // The 48 MiB NAR is two of xz -6's blocks, one per thread, each about ten seconds of
+        // work, and a few bytes more, which wait for a free thread.
+        let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=xz&parallel-compression=true",
+                                                 big.path], environment: nixEnvironment)
+        defer { ferry.kill(SIGKILL) }
+        try await Task.sleep(for: .seconds(3))
+        let signalled = ContinuousClock.now
+        let code = try await interrupt(ferry, after: .zero, within: 30)
+        #expect(code == 130, "\(ferry.stderr)")
+        #expect(ContinuousClock.now - signalled < .seconds(4), "the stop waited for the compressor")
+        #expect(temporaries(cache).isEmpty && !FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
+    }
+
     @Test("SIGINT while a source cache does not answer: exit 130 within seconds, saying no path was copied")
     func sigintSilentCache() async throws {
         let (top, _) = try NixStore.closure.get()

@@ -7,9 +7,15 @@ public protocol StreamTransform: AnyObject {
     func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int)
     /// Flushes the end of the stream into `output`; `done` once nothing is left.
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool)
+    /// True for a multi-threaded encoder whose step gives up after a short timeout while
+    /// all its threads are busy, using nothing: a step that does nothing is then a pause,
+    /// not the end of its data.
+    var pausesWhenBusy: Bool { get }
 }
 
 extension StreamTransform {
+    public var pausesWhenBusy: Bool { false }
+
     /// `finish` for a decoder that may still hold output after its last input (brotli,
     /// gzip, lz4): one more step without input, done once `ended` says the stream ended;
     /// a step that gives nothing before then means the input was cut short.
@@ -45,11 +51,14 @@ public final class TransformFilter: ByteFilter {
                     try transform.process(input, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
                 }
             }
-            // A transform that takes nothing with room to write in has ended before its input
-            // (a decoder past the end of its data): waiting would spin for ever.
-            if consumed == 0 && produced == 0 && filled == 0 { throw StreamTransformStalled(unused: bytes.endIndex - offset) }
             offset += consumed
             filled += produced
+            if filled < buffer.count && consumed == 0 && produced == 0 {
+                if try await paused() { continue }
+                // A transform that takes nothing with room to write in has ended before its
+                // input (a decoder past the end of its data): waiting would spin for ever.
+                if filled == 0 { throw StreamTransformStalled(unused: bytes.endIndex - offset) }
+            }
             if filled == buffer.count || (consumed == 0 && produced == 0) {
                 try await flush()
             }
@@ -64,7 +73,17 @@ public final class TransformFilter: ByteFilter {
             filled += produced
             if done || filled == buffer.count { try await flush() }
             if done { return }
+            if produced == 0 { _ = try await paused() }
         }
+    }
+
+    /// After a step that did nothing: for a transform that pauses while busy, lets other
+    /// tasks run and a stop be noticed (within its timeout), and says to go on.
+    private func paused() async throws -> Bool {
+        guard transform.pausesWhenBusy else { return false }
+        try Task.checkCancellation()
+        await Task.yield()
+        return true
     }
 
     private func flush() async throws {

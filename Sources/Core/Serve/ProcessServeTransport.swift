@@ -38,8 +38,11 @@ public final class ProcessServeTransport: ServeTransport {
     }
 
     /// End-of-file first, as Nix closes its serve connections; a peer that does not exit
-    /// within two seconds (stopped, or an ssh whose remote is gone) is terminated.
+    /// within two seconds (stopped, or an ssh whose remote is gone) is terminated. Its
+    /// output is closed too, so one still sending a NAR nobody reads (a stopped copy)
+    /// fails its write and ends at once.
     public func close() async {
+        process.output.close()
         await process.terminate(grace: .seconds(2))
         onClose()
     }

@@ -32,10 +32,13 @@ public struct XZCodec: Codec {
     /// Every thread: xz compresses a few MiB a second per core, slower than any source.
     public func compressorCores(narSize: UInt64) -> Int { threads(narSize: narSize) }
 
-    /// The timeout stays 0: `lzma_code` then blocks until it has taken all input or filled
-    /// the output, which `TransformFilter` relies on (a call that does neither is an error).
+    /// With a timeout, as the xz tool sets it: `lzma_code` would otherwise block until a
+    /// thread is free, for as long as a whole block takes (seconds), holding one of Swift's
+    /// few threads and deaf to a stop. After it, the step returns having done nothing,
+    /// which `TransformFilter` takes as a pause (`pausesWhenBusy`).
     static func mtOptions(preset: UInt32, threads: Int) -> lzma_mt {
         var options = lzma_mt()
+        options.timeout = 300
         options.threads = UInt32(threads)
         options.preset = preset
         options.check = LZMA_CHECK_CRC64

@@ -6,11 +6,13 @@ import FerryCore
 final class LZMAStream: StreamTransform {
     private let stream: UnsafeMutablePointer<lzma_stream>
     private let what: String
+    let pausesWhenBusy: Bool
 
-    private init(what: String, setUp: (UnsafeMutablePointer<lzma_stream>) -> lzma_ret) throws {
+    private init(what: String, pausesWhenBusy: Bool = false, setUp: (UnsafeMutablePointer<lzma_stream>) -> lzma_ret) throws {
         stream = .allocate(capacity: 1)
         stream.initialize(to: ferry_lzma_stream_init())
         self.what = what
+        self.pausesWhenBusy = pausesWhenBusy
         let status = setUp(stream)
         guard status == LZMA_OK else {
             stream.deallocate()
@@ -25,7 +27,7 @@ final class LZMAStream: StreamTransform {
 
     /// An xz encoder at `preset` (0–9), multi-threaded when `threads` > 1.
     static func encoder(preset: UInt32, threads: Int) throws -> LZMAStream {
-        try LZMAStream(what: "xz encoder") { stream in
+        try LZMAStream(what: "xz encoder", pausesWhenBusy: threads > 1) { stream in
             guard threads > 1 else { return lzma_easy_encoder(stream, preset, LZMA_CHECK_CRC64) }
             var options = XZCodec.mtOptions(preset: preset, threads: threads)
             return lzma_stream_encoder_mt(stream, &options)

@@ -1,9 +1,11 @@
 import CZstd
 import FerryCore
+import Foundation
 
 /// libzstd's streaming compressor: one `ZSTD_CCtx`, freed with the stream.
 final class ZstdCompressor: StreamTransform {
     private let context: OpaquePointer
+    private var ended = false
 
     /// `pledgedSize` goes into the frame header and lets zstd size its window to the input.
     init(level: Int, workers: Int, pledgedSize: UInt64) throws {
@@ -17,7 +19,21 @@ final class ZstdCompressor: StreamTransform {
         }
     }
 
-    deinit { ZSTD_freeCCtx(context) }
+    /// A frame left unended (a stopped copy) is freed on a thread of its own: freeing waits
+    /// for the jobs its workers have begun, which at high levels take seconds.
+    deinit {
+        guard !ended else {
+            ZSTD_freeCCtx(context)
+            return
+        }
+        let abandoned = AbandonedContext(pointer: context)
+        Thread.detachNewThread { ZSTD_freeCCtx(abandoned.pointer) }
+    }
+
+    /// A context no one else holds any more, handed to the thread that frees it.
+    private struct AbandonedContext: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
 
     func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
         var inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
@@ -31,7 +47,8 @@ final class ZstdCompressor: StreamTransform {
         var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
         let remaining = ZSTD_compressStream2(context, &outBuffer, &inBuffer, ZSTD_e_end)
         try check(remaining, "finish the frame")
-        return (outBuffer.pos, remaining == 0)
+        ended = remaining == 0
+        return (outBuffer.pos, ended)
     }
 }
 
