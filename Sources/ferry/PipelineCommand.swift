@@ -92,13 +92,9 @@ struct RunOptions: ParsableArguments {
 /// is asked for its nix-cache-info stops the run as cleanly as during a copy.
 func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], selection: PathSelection = PathSelection(),
                  options: RunOptions) async throws {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = options.logLevel
-        return handler
-    }
-    let logger = Logger(label: "ferry")
     let reporter = RunReporter(quiet: options.quiet, json: options.json, detail: options.verbose > 0)
+    LoggingSystem.bootstrap { label in ReporterLogHandler(label: label, reporter: reporter, logLevel: options.logLevel) }
+    let logger = Logger(label: "ferry")
     let config: PipelineConfig
     let storePaths: [StorePath]
     do {
@@ -116,7 +112,8 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     }
     let run = Task {
         let pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
-        let ticker = reporter.tick { await pipeline.limiter.statistics().currentlyWaiting }
+        let ticker = reporter.tick(waiting: { await pipeline.limiter.statistics().currentlyWaiting },
+                                   streamed: { pipeline.streamed.value })
         defer { ticker?.cancel() }
         return try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
     }

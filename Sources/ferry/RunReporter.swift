@@ -19,6 +19,8 @@ final class RunReporter: Sendable {
         /// Stored but not yet published: such a path may still fail (a reference failed).
         var stored: Set<StorePath> = []
         var narTotal: UInt64 = 0, narDone: UInt64 = 0, fileDone: UInt64 = 0
+        /// NAR bytes read so far, those of copies in progress too.
+        var narStreamed: UInt64 = 0
         var start = ContinuousClock.now
         var statusShown = false
     }
@@ -44,14 +46,15 @@ final class RunReporter: Sendable {
     }
 
     /// Redraws the status line four times a second until cancelled; `waiting` reads how
-    /// many copies wait for memory right now.
-    func tick(waiting: @escaping @Sendable () async -> Int) -> Task<Void, Never>? {
+    /// many copies wait for memory right now, `streamed` the NAR bytes read so far.
+    func tick(waiting: @escaping @Sendable () async -> Int, streamed: @escaping @Sendable () -> UInt64) -> Task<Void, Never>? {
         guard progress else { return nil }
         return Task {
             while !Task.isCancelled {
                 let count = await waiting()
                 state.withLock { state in
                     state.waiting = count
+                    state.narStreamed = streamed()
                     draw(&state)
                 }
                 try? await Task.sleep(for: .milliseconds(250))
@@ -63,6 +66,11 @@ final class RunReporter: Sendable {
     func finish(_ summary: RunSummary) {
         if json { writeStdout(CopyEvent.finished(summary).jsonLine) }
         finish(summary.rendered)
+    }
+
+    /// A log record: on stderr above the status line, which is drawn again below it.
+    func log(_ text: String) {
+        state.withLock { state in emit(text, state: &state) }
     }
 
     /// Clears the status line, then prints `text` (the summary, an error) on stderr.
@@ -140,11 +148,12 @@ final class RunReporter: Sendable {
     private func draw(_ state: inout Progress) {
         guard progress, state.total > 0 else { return }
         let seconds = max((ContinuousClock.now - state.start).seconds, 0.001)
-        let rate = Double(state.narDone) / seconds
-        var line = "[\(state.done + state.failed)/\(state.total) paths] \(ByteSize.format(Int(state.narDone)))"
+        let narIn = max(state.narDone, state.narStreamed)
+        let rate = Double(narIn) / seconds
+        var line = "[\(state.done + state.failed)/\(state.total) paths] \(ByteSize.format(Int(narIn)))"
             + " in → \(ByteSize.format(Int(state.fileDone))) out, \(ByteSize.format(Int(rate)))/s"
-        if rate > 0, state.narDone < state.narTotal {
-            let left = Int(Double(state.narTotal - state.narDone) / rate)
+        if rate > 0, narIn < state.narTotal {
+            let left = Int(Double(state.narTotal - narIn) / rate)
             line += ", ETA \(left / 60):\(String(format: "%02d", left % 60))"
         }
         if state.failed > 0 { line += ", \(state.failed) failed" }

@@ -87,4 +87,48 @@ struct ReportingTests {
         let piped = try run([ferryBinary, "copy-closure", "--to", "file://\(dir.path)/cache2", top.path])
         #expect(!piped.stderr.contains("paths]") && !piped.stderr.contains("\u{1B}"))
     }
+
+    @Test("on a terminal, a log record (a long wait for memory) starts on a line of its own, not glued to the status line",
+          Peers.requiring("script"))
+    func logAboveStatus() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Room for one exec stream at a time, each a second long: the others wait, and say so.
+        try """
+            [limiter]
+            memory = "70MiB"
+            warn-after = "0.2s"
+            [codec]
+            plugin = "exec"
+            command = ["sh", "-c", "sleep 1; gzip -1 -c"]
+            compression = "gzip"
+            [backend]
+            plugin = "file"
+            path = "\(dir.path)/cache"
+            """.write(toFile: dir.path + "/p.toml", atomically: true, encoding: .utf8)
+        let terminal = try run(["script", "-qec", "\(ferryBinary) run --jobs 2 \(dir.path)/p.toml \(top.path)", "/dev/null"],
+                               environment: nixEnvironment.merging(["TERM": "xterm"]) { $1 })
+        let records = terminal.text.components(separatedBy: " warning ferry: ").dropLast()
+        #expect(!records.isEmpty, "no wait was logged: \(terminal.text)")
+        for before in records {
+            let lineStart = before.dropLast("2026-11-24T09:17:14+0000".count)
+            #expect(lineStart.hasSuffix("\n") || lineStart.hasSuffix("\r\u{1B}[K"), "\(before.suffix(80))")
+        }
+    }
+
+    @Test("on a terminal, a path's bytes show on the status line while it streams, not only once it is copied",
+          Peers.requiring("script"))
+    func progressWhileStreaming() throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // A compressor that reads nothing for its first two seconds: the NAR stops at what
+        // the pipes hold, and the run shows it there.
+        let slow = try writeExecPipeline(in: dir.path, command: ["sh", "-c", "sleep 2; gzip -1 -c"], compression: "gzip")
+        let terminal = try run(["script", "-qec", "\(ferryBinary) run \(slow) \(big.path)", "/dev/null"],
+                               environment: nixEnvironment.merging(["TERM": "xterm"]) { $1 })
+        let statuses = terminal.text.components(separatedBy: "\r\u{1B}[K").filter { $0.hasPrefix("[0/1 paths] ") }
+        #expect(statuses.contains { !$0.hasPrefix("[0/1 paths] 0 B in") }, "\(statuses)")
+    }
 }

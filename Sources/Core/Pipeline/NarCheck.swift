@@ -55,13 +55,24 @@ struct NarCheck {
     }
 }
 
-/// A `NarCheck` as a sink, for a decompressor to write into.
+/// A `NarCheck` as a sink, for a decompressor to write into; counts what it checks into
+/// the run's `streamed`.
 final class NarCheckSink: AsyncByteSink {
     private var check: NarCheck
+    private let streamed: StreamedBytes
+    /// Bytes this sink counted, to take back when its copy fails.
+    private(set) var counted: UInt64 = 0
 
-    init(_ check: NarCheck) { self.check = check }
+    init(_ check: NarCheck, counting streamed: StreamedBytes) {
+        self.check = check
+        self.streamed = streamed
+    }
 
-    func write(_ bytes: ArraySlice<UInt8>) async throws { try check.update(bytes) }
+    func write(_ bytes: ArraySlice<UInt8>) async throws {
+        try check.update(bytes)
+        streamed.add(bytes.count)
+        counted += UInt64(bytes.count)
+    }
 
     func finish() throws -> NarListing? { try check.finish() }
 }

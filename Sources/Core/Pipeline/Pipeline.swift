@@ -18,6 +18,8 @@ public struct Pipeline: Sendable {
     public let trustedKeys: [PublicKey]?
     /// How a path whose copy failed transiently is copied again, from the start.
     public let retry: RetryPolicy
+    /// NAR bytes read so far, as they stream, for a progress display.
+    public let streamed = StreamedBytes()
     /// True when the codec can decompress too, so NARs the source holds in its compression
     /// can be passed through and still checked.
     private let codecDecompresses: Bool
@@ -284,8 +286,8 @@ public struct Pipeline: Sendable {
                 observe(.memoryWaited(info.path, bytes: bytes, seconds: queued.seconds))
             }
             let writer = try await backend.beginNar(info, compression: backend.storesCompressedNars ? codec.compression : "none")
+            let check = NarCheckSink(NarCheck(expected: info, buildListing: backend.wantsNarListing), counting: streamed)
             do {
-                let check = NarCheckSink(NarCheck(expected: info, buildListing: backend.wantsNarListing))
                 let listing = if let passing {
                     try await passThrough(info, from: passing.source, to: writer, check: check)
                 } else {
@@ -295,6 +297,7 @@ public struct Pipeline: Sendable {
                 stored.listing = listing
                 return (stored, queued ?? .zero)
             } catch {
+                streamed.takeBack(check.counted)
                 await writer.abort()
                 throw error
             }
