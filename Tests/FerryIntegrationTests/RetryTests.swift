@@ -83,16 +83,18 @@ struct RetryTests {
         #expect(server.elsewhere.isEmpty, "a redirected upload was followed: \(server.elsewhere)")
     }
 
-    @Test("a 4xx other than 408 and 429 is not retried")
-    func permanentNotRetried() throws {
+    @Test("a 4xx other than 408 and 429 is not retried, nor 501 (a server that takes no PUT, which the error says)",
+          arguments: [400, 501])
+    func permanentNotRetried(status: Int) throws {
         let (top, _) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1_000_000, status: 400)
+        let server = try FlakyHTTPServer.start(root: dir.path + "/dest", failures: 1_000_000, status: status, failing: ["PUT"])
         defer { server.stop() }
         let output = try run([ferryBinary, "copy-closure", "--to", server.url, "--retry-delay", "10ms", top.path], check: false)
         #expect(output.status == 1)
-        #expect(output.stderr.contains("400"), "\(output.stderr)")
+        #expect(output.stderr.contains("\(status)"), "\(output.stderr)")
+        #expect(status != 501 || output.stderr.contains("takes no uploads"), "\(output.stderr)")
         #expect(!output.stderr.contains("retrying"))
         let attempts = Dictionary(grouping: server.failed, by: { $0 }).values.map(\.count)
         #expect(!attempts.isEmpty && attempts.allSatisfy { $0 == 1 }, "\(server.failed)")

@@ -274,6 +274,7 @@ final class HTTPTransport: Sendable {
         let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
         let hint = switch response.status.code {
         case 401: ": give credentials with netrc-file (default \(Netrc.defaultFile)) or bearer-token-file"
+        case 405 where method == "PUT", 501 where method == "PUT": ": the server takes no uploads; write to one that does (nginx with WebDAV, an S3 bucket)"
         case 300..<400: HTTPError.redirectHint(location: response.headers.first(name: "Location"),
                                                bucketRegion: response.headers.first(name: "x-amz-bucket-region"),
                                                endpoint: HTTPError.element("Endpoint", in: text))
@@ -313,7 +314,11 @@ struct HTTPError: TransientError, CustomStringConvertible {
 
     var isTransient: Bool { attempts == 1 && (status.map(HTTPError.isTransient(status:)) ?? true) }
 
-    static func isTransient(status: Int) -> Bool { status >= 500 || status == 408 || status == 429 }
+    /// 5xx but 501 (Not Implemented: a method the server lacks) and 505 (HTTP Version Not
+    /// Supported), which say the same to every attempt; 408 and 429.
+    static func isTransient(status: Int) -> Bool {
+        (status >= 500 && ![501, 505].contains(status)) || status == 408 || status == 429
+    }
 
     /// `Retry-After` in seconds (the HTTP-date form is read as no hint).
     static func parseRetryAfter(_ value: String) -> Duration? {
