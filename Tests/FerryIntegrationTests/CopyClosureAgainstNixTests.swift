@@ -102,6 +102,27 @@ struct CopyClosureAgainstNixTests {
         #expect(FileManager.default.fileExists(atPath: kept + "/debuginfo/" + archive), "\(archive)")
     }
 
+    @Test("a new cache has the folders nix copy makes; a destination that cannot be made is a configuration error that names it")
+    func cacheFolders() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try run(["nix", "copy", "--to", "file://\(dir.path)/by-nix", top.path])
+        try ferry(["copy-closure", "--to", "file://\(dir.path)/by-ferry", top.path])
+        func folders(_ cache: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: cache).filter { name in
+                var isFolder: ObjCBool = false
+                return FileManager.default.fileExists(atPath: cache + "/" + name, isDirectory: &isFolder) && isFolder.boolValue
+            }.sorted()
+        }
+        #expect(try folders(dir.path + "/by-ferry") == folders(dir.path + "/by-nix"))
+        try "".write(toFile: dir.path + "/a-file", atomically: true, encoding: .utf8)
+        let refused = try ferry(["copy-closure", "--to", "file://\(dir.path)/a-file/cache", top.path], check: false)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("file://\(dir.path)/a-file/cache: cannot create the cache's folders") && refused.stderr.contains("Not a directory"),
+                "\(refused.stderr)")
+    }
+
     @Test("a second run copies nothing; two runs into fresh caches write identical files") func deterministic() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

@@ -34,25 +34,37 @@ public struct FileStorage: CacheStorage {
         { fd, offset, length in _ = sync_file_range(fd, offset, length, UInt32(FERRY_SYNC_FILE_RANGE_WRITE)) }
     }
 
-    /// Creates the cache folder (and the folders above it, as Nix does), its `nar/` and
-    /// `extraFolders`, and removes the temporaries of runs that died from all but `nar/`,
-    /// which is the spool's.
+    /// Creates the cache folder (and the folders above it), its `nar/`, and `log/` and
+    /// `realisations/` empty, as Nix does, and `extraFolders`; removes the temporaries of
+    /// runs that died from all but `nar/`, which is the spool's. A folder that cannot be
+    /// made is a configuration error: the URL names a place Ferry may not write.
     public func prepareForWriting(extraFolders: [String]) async throws {
-        var folder = root.hasPrefix("/") ? "" : "."
-        for component in root.split(separator: "/") {
-            folder += "/\(component)"
-            try makeFolder(folder)
-        }
-        for extra in ["nar"] + extraFolders {
-            try makeFolder(path(extra))
+        do {
+            var folder = root.hasPrefix("/") ? "" : "."
+            for component in root.split(separator: "/") {
+                folder += "/\(component)"
+                try makeFolder(folder)
+            }
+            for extra in ["nar", "log", "realisations"] + extraFolders {
+                try makeFolder(path(extra))
+            }
+        } catch {
+            throw ConfigError(description, "cannot create the cache's folders: \(error)")
         }
         for kept in [root] + extraFolders.map(path) {
             AtomicFile.removeStaleTemporaries(in: kept)
         }
     }
 
-    private func makeFolder(_ folder: String) throws {
-        guard mkdir(folder, 0o755) == 0 || currentErrno() == EEXIST else { throw SystemError("mkdir", folder) }
+    private func makeFolder(_ folder: String) throws(SystemError) {
+        if mkdir(folder, 0o755) == 0 { return }
+        let error = currentErrno()
+        guard error == EEXIST else { throw SystemError("mkdir", folder, errno: error) }
+        // Something is there already: only a folder, or a link to one, will do.
+        var status = stat()
+        guard stat(folder, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw SystemError("mkdir", folder, errno: ENOTDIR)
+        }
     }
 
     public func read(_ key: String) async throws -> [UInt8]? {
