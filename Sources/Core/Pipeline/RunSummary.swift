@@ -30,7 +30,7 @@ public struct RunSummary: Sendable {
     /// The summary a person reads at the end of a run.
     public var rendered: String {
         let seconds = wallTime.seconds
-        var lines = interrupted ? ["interrupted: copies in flight were aborted, nothing half-written is left"] : []
+        var lines = interrupted ? ["interrupted: copies in flight were aborted, and none of them was published"] : []
         lines += ["\(copied) copied, \(skipped) already there, \(failed.count) failed (closure of \(closureSize)) in \(String(format2(seconds))) s"]
         if copied > 0 {
             var line = "\(ByteSize.format(Int(narBytes))) of NARs"
