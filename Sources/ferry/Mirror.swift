@@ -12,9 +12,9 @@ struct Mirror: AsyncParsableCommand {
             s3://bucket?region=…&endpoint=host:port&scheme=http, with credentials
             found where the AWS SDKs look (AWS_* variables, the ~/.aws profile's
             role, keys or credential_process (profile=NAME), a web identity, the
-            container or instance role); a Nix store (local, ssh://) works as well. --to is any
-            store URL copy-closure takes; secret-key=FILE adds Ferry's signature and
-            keeps the ones the paths have.
+            container or instance role); a Nix store (local, ssh://) works as well.
+            --to is any store URL copy-closure takes; secret-key=FILE adds Ferry's
+            signature and keeps the ones the paths have.
 
             From a binary cache, every path needs a signature by a
             --trusted-public-key, written as in nix.conf

@@ -57,23 +57,28 @@ struct RunOptions: ParsableArguments {
         if noCheckSigs { raw.topLevel.values["check-signatures"] = .bool(false) }
     }
 
-    /// The paths `--paths-from` lists; blank lines and `#` comments are skipped.
-    func listedPaths() throws(ConfigError) -> [String] {
+    /// The paths `--paths-from` lists; blank lines and `#` comments are skipped. An error
+    /// names the file and the line.
+    func listedPaths() throws(ConfigError) -> [StorePath] {
         guard let file = pathsFrom else { return [] }
-        let data: Data
-        if file == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: file) else {
-                throw ConfigError("--paths-from \(file)", "cannot read the file")
-            }
-            data = contents
+        let text: String
+        do {
+            text = file == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : try readTextFile(file)
+        } catch {
+            throw ConfigError("--paths-from \(file)", "cannot read the list: \(error)")
         }
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
-            let text = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        var paths: [StorePath] = []
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let entry = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 .trimmingCharacters(in: .whitespaces)
-            return text.isEmpty ? nil : text
+            guard !entry.isEmpty else { continue }
+            do {
+                paths.append(try StorePath(resolving: entry))
+            } catch {
+                throw ConfigError("--paths-from \(file) line \(number + 1)", "\(error)")
+            }
         }
+        return paths
     }
 
     var logLevel: Logger.Level {
@@ -101,9 +106,15 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         var raw = try makeRaw()
         options.applyFlags(to: &raw)
         config = try PipelineConfig.build(raw)
-        storePaths = try (config.paths + paths + options.listedPaths()).map { try StorePath(resolving: $0) }
+        storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) } + options.listedPaths()
         guard !storePaths.isEmpty else {
-            throw ValidationError("no store paths to copy: name them on the command line, in --paths-from or in `paths`")
+            guard let list = options.pathsFrom else {
+                throw ValidationError("no store paths to copy: name them on the command line, in --paths-from or in `paths`")
+            }
+            // An empty list is a run with nothing to do, as a script that makes one expects.
+            reporter.finish("nothing to copy: the list in --paths-from \(list) is empty")
+            reporter.finish(RunSummary())
+            return
         }
     } catch let error as ValidationError {
         throw error

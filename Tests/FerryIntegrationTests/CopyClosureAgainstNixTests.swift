@@ -202,7 +202,7 @@ struct CopyClosureAgainstNixTests {
         #expect(result.stderr.contains("--help"), "no pointer to --help: \(result.stderr)")
     }
 
-    @Test("--paths-from takes a list (comments and blank lines skipped) from a file or standard input, for copy-closure and run; a list that cannot be read exits 2")
+    @Test("--paths-from takes a list (comments and blank lines skipped) from a file or standard input, for copy-closure and run; a list that cannot be read, or has a bad line, exits 2 naming why and where; an empty one copies nothing and exits 0")
     func pathsFrom() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
@@ -221,8 +221,16 @@ struct CopyClosureAgainstNixTests {
         }
         try run(["nix", "store", "verify", "--no-trust", "--store", "file://\(dir.path)/by-run", "-r", top.path])
         let unreadable = try ferry(["copy-closure", "--to", "file://\(dir.path)/none", "--paths-from", dir.path + "/missing"], check: false)
-        #expect(unreadable.status == 2 && unreadable.stderr.contains("--paths-from \(dir.path)/missing: cannot read the file"),
-                "\(unreadable.stderr)")
+        #expect(unreadable.status == 2 && unreadable.stderr.contains("--paths-from \(dir.path)/missing: cannot read the list")
+                && unreadable.stderr.contains("No such file or directory"), "\(unreadable.stderr)")
+        try (list + "not-a-path\n").write(toFile: dir.path + "/bad", atomically: true, encoding: .utf8)
+        let bad = try ferry(["copy-closure", "--to", "file://\(dir.path)/none", "--paths-from", dir.path + "/bad"], check: false)
+        #expect(bad.status == 2 && bad.stderr.contains("--paths-from \(dir.path)/bad line \(all.count + 3): "), "\(bad.stderr)")
+        // An empty list (a script found nothing to copy) is a run with nothing to do.
+        let empty = try run([ferryBinary, "copy-closure", "--to", "file://\(dir.path)/none", "--json", "--paths-from", "-"],
+                            stdin: Data("# nothing today\n".utf8))
+        #expect(empty.status == 0 && empty.text.contains(#""event":"summary""#) && empty.stderr.contains("0 copied"), "\(empty.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/none"))
     }
 
     @Test("--help is no error: it exits 0 with the overview on stdout") func help() throws {

@@ -38,8 +38,10 @@ public struct RunSummary: Sendable {
             if seconds > 0 { line += ", \(ByteSize.format(Int(Double(narBytes) / seconds)))/s" }
             lines.append(line)
         }
-        lines.append("memory: peak \(ByteSize.format(limiter.peak)) reserved of \(ByteSize.format(limiter.budget)); "
-                     + "\(limiter.waits) waits, \(format2(limiter.totalWaited.seconds)) s waited in all")
+        if closureSize > 0 {
+            lines.append("memory: peak \(ByteSize.format(limiter.peak)) reserved of \(ByteSize.format(limiter.budget)); "
+                         + "\(limiter.waits) waits, \(format2(limiter.totalWaited.seconds)) s waited in all")
+        }
         for failure in failed { lines.append("failed: \(failure.path): \(failure.error)") }
         return lines.joined(separator: "\n")
     }
