@@ -102,6 +102,29 @@ struct CopyClosureAgainstNixTests {
         #expect(FileManager.default.fileExists(atPath: kept + "/debuginfo/" + archive), "\(archive)")
     }
 
+    @Test("relative paths in a config file start from its folder, whatever the working directory")
+    func configRelativePaths() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (secret, publicKey) = try keys(in: dir)
+        try FileManager.default.createDirectory(atPath: dir.path + "/conf", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.path + "/elsewhere", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: secret, toPath: dir.path + "/conf/cache.sec")
+        try """
+            paths = ["\(top.path)"]
+            [limiter]
+            memory = "256MiB"
+            [backend]
+            plugin = "file"
+            path = "cache"
+            secret-key = "cache.sec"
+            """.write(toFile: dir.path + "/conf/p.toml", atomically: true, encoding: .utf8)
+        try run(["sh", "-c", "cd \(dir.path)/elsewhere && exec \(ferryBinary) run ../conf/p.toml"])
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/conf/cache", "--trusted-public-keys", publicKey, "-r", top.path])
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/elsewhere/cache"))
+    }
+
     @Test("a new cache has the folders nix copy makes; a destination that cannot be made is a configuration error that names it")
     func cacheFolders() throws {
         let (top, _) = try NixStore.closure.get()

@@ -14,7 +14,8 @@ extension PipelineConfig {
         } catch {
             throw ConfigError(path, "cannot read the file: \(error.reason)")
         }
-        return try raw(toml: text, name: path)
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return try raw(toml: text, name: path, baseDirectory: (absolute as NSString).deletingLastPathComponent)
     }
 
     /// Reads a pipeline from TOML text; `name` stands for the file in errors.
@@ -22,12 +23,13 @@ extension PipelineConfig {
         try build(raw(toml: text, name: name))
     }
 
-    /// The tables of TOML text, before they are checked, so the command line can add to them.
-    public static func raw(toml text: String, name: String) throws(ConfigError) -> Raw {
+    /// The tables of TOML text, before they are checked, so the command line can add to
+    /// them; relative paths in it start from `baseDirectory`, else the working directory.
+    public static func raw(toml text: String, name: String, baseDirectory: String? = nil) throws(ConfigError) -> Raw {
         let document = try TOMLReader.read(text, name: name)
-        var raw = Raw(topLevel: .init(values: document.topLevel, location: name, fromURL: false))
+        var raw = Raw(topLevel: .init(values: document.topLevel, location: name, fromURL: false, baseDirectory: baseDirectory))
         for (table, values) in document.tables {
-            raw.tables[table] = .init(values: values, location: "\(name) [\(table)]", fromURL: false)
+            raw.tables[table] = .init(values: values, location: "\(name) [\(table)]", fromURL: false, baseDirectory: baseDirectory)
         }
         return raw
     }

@@ -63,16 +63,20 @@ extension PipelineConfig {
             public var fromURL: Bool
             /// See `PluginSettings.keyNames`.
             public var keyNames: [String: String] = [:]
+            /// See `PluginSettings.baseDirectory`.
+            public var baseDirectory: String?
 
-            public init(values: [String: ConfigValue], location: String, fromURL: Bool) {
+            public init(values: [String: ConfigValue], location: String, fromURL: Bool, baseDirectory: String? = nil) {
                 self.values = values
                 self.location = location
                 self.fromURL = fromURL
+                self.baseDirectory = baseDirectory
             }
 
             var settings: PluginSettings {
                 var settings = PluginSettings(plugin: "", location: location, values: values, fromURL: fromURL)
                 settings.keyNames = keyNames
+                settings.baseDirectory = baseDirectory
                 return settings
             }
         }
@@ -106,7 +110,7 @@ extension PipelineConfig {
         let top = raw.topLevel.settings
         let jobs = try top.int("jobs") ?? defaultJobs
         guard jobs >= 1 else { throw ConfigError(here, key: "jobs", "must be 1 or more") }
-        let paths = try top.strings("paths") ?? []
+        let paths = try (top.strings("paths") ?? []).map { top.relativeToFile($0) }
 
         guard let limiterTable = raw.tables["limiter"] else {
             throw ConfigError(here, "the [limiter] table is missing; it is mandatory, for example:\n\n[limiter]\nmemory = \"1GiB\"\n")

@@ -10,6 +10,9 @@ public struct PluginSettings: Sendable, Equatable {
     /// What the user called a key that was moved here under another name (a URL's
     /// `compression-level` is the codec's `level`), so errors name what was written.
     public var keyNames: [String: String] = [:]
+    /// The folder of the config file the values came from, where its relative paths start;
+    /// nil for URLs and flags, whose paths start from the working directory.
+    public var baseDirectory: String?
 
     public init(plugin: String, location: String, values: [String: ConfigValue] = [:], fromURL: Bool = false) {
         self.plugin = plugin
@@ -24,6 +27,7 @@ public struct PluginSettings: Sendable, Equatable {
         var kept = PluginSettings(plugin: plugin, location: location, values: values.filter { keep($0.key) },
                                   fromURL: fromURL || asURL)
         kept.keyNames = keyNames
+        kept.baseDirectory = baseDirectory
         return kept
     }
 
@@ -125,9 +129,17 @@ public struct PluginSettings: Sendable, Equatable {
         return value
     }
 
-    /// A path, with a leading `~` expanded to the home directory.
+    /// A path, with a leading `~` expanded to the home directory; a relative one from a
+    /// config file starts from the file's folder (a cron job's working directory is
+    /// seldom that).
     public func path(_ key: String) throws(ConfigError) -> String? {
-        try string(key).map(expandingTilde)
+        try string(key).map { relativeToFile(expandingTilde($0)) }
+    }
+
+    /// `path` from the config file's folder when it is relative and came from a file.
+    public func relativeToFile(_ path: String) -> String {
+        guard let baseDirectory, !path.hasPrefix("/") else { return path }
+        return baseDirectory + "/" + path
     }
 }
 

@@ -33,7 +33,8 @@ public enum LocalStore {
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
             root = try settings.path("root")
-            program = try settings.path("program") ?? "nix-store"
+            // A command, looked up in PATH unless it names a file with a slash.
+            program = try settings.string("program").map { $0.contains("/") ? settings.relativeToFile(expandingTilde($0)) : $0 } ?? "nix-store"
             connections = try settings.int("max-connections") ?? context.jobs
             guard connections >= 1 else {
                 throw settings.error("max-connections", "must be 1 or more")
