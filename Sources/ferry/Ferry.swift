@@ -1,4 +1,5 @@
 import ArgumentParser
+import FerryCore
 import Foundation
 
 @main
@@ -34,6 +35,11 @@ struct Ferry: AsyncParsableCommand {
             default: fullMessage(for: error)
             }
             FileHandle.standardError.write(Data((message + "\n").utf8))
+            // A script reading --json hears of a refused command line too.
+            if CommandLine.arguments.dropFirst().contains("--json") {
+                let reason = message.split(separator: "\n").first.map { String($0.trimmingPrefix("Error: ")) } ?? message
+                writeStdout(CopyEvent.jsonLine(["event": "error", "error": reason, "exit_code": 2]))
+            }
             exit(withError: ExitCode(2))
         }
     }

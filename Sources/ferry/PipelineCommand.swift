@@ -44,6 +44,10 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be 1 or more") }
         if let retries, retries < 1 { throw ValidationError("--retries must be 1 (no retry) or more") }
+        if quiet && verbose > 0 { throw ValidationError("--quiet and --verbose ask for opposite things; give one") }
+        if noCheckSigs && !trustedPublicKeys.isEmpty {
+            throw ValidationError("--no-check-sigs and --trusted-public-key ask for opposite things; give one")
+        }
     }
 
     /// Adds the flags to a config, where they override the file.

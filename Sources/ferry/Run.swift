@@ -24,6 +24,16 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var options: RunOptions
 
+    // Not taken, but named: left unknown, ArgumentParser would answer "did you mean --jobs?".
+    @Option(help: .hidden) var from: String?
+    @Option(help: .hidden) var to: String?
+
+    func validate() throws {
+        if from != nil || to != nil {
+            throw ValidationError("run takes its source and destination from the file; for URLs on the command line, use copy-closure --config \(config) --from … --to …")
+        }
+    }
+
     func run() async throws {
         try await runPipeline({ try PipelineConfig.raw(file: config) }, paths: paths, options: options)
     }

@@ -53,7 +53,8 @@ struct SigningKeyTests {
         ("nocolon", "name:base64"),
         (":AAAA", "key name"),
         ("k:!!!", "base64"),
-        ("k:AzYLsjZEqC0K6Bl8OVhdARA2WD+yRyd5ukhjJbFwK3M=", "32 bytes"),
+        ("k:AzYLsjZEqC0K6Bl8OVhdARA2WD+yRyd5ukhjJbFwK3M=", "32 bytes; expected 64 (this is a public key"),
+        ("k:AzYLsjZEqC0K6Bl8OVhdARA2WD+yRyd5", "24 bytes; expected 64"),
     ])
     func badSecretKeys(text: String, expected: String) {
         do {

@@ -215,6 +215,11 @@ struct CopyClosureAgainstNixTests {
          "--jobs must be 1 or more"),
         (["copy-closure", "--retries", "0", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
          "--retries must be 1 (no retry) or more"),
+        (["copy-closure", "-q", "-v", "--to", "file:///tmp/x", "/nix/store/00000000000000000000000000000000-x"],
+         "--quiet and --verbose ask for opposite things"),
+        (["mirror", "--from", "file:///tmp/y", "--no-check-sigs", "--trusted-public-key", "k:AAAA", "--to", "file:///tmp/x",
+          "/nix/store/00000000000000000000000000000000-x"], "--no-check-sigs and --trusted-public-key ask for opposite things"),
+        (["run", "examples/local-to-file.toml", "--to", "file:///tmp/x"], "use copy-closure --config examples/local-to-file.toml"),
         ([], "'ferry' needs a subcommand: copy-closure, mirror, run"),
         (["keys"], "'ferry keys' needs a subcommand: generate"),
     ])

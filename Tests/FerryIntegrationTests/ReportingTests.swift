@@ -58,7 +58,7 @@ struct ReportingTests {
         #expect(try lines(["-v"], "b").filter { $0.hasPrefix("already there /nix/store/") }.count == all.count)
     }
 
-    @Test("--json: a run that cannot start says so as an error event with its exit code")
+    @Test("--json: a run that cannot start, or a command line refused, says so as an error event with its exit code")
     func jsonError() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -71,6 +71,12 @@ struct ReportingTests {
         #expect(event["event"] as? String == "error")
         #expect((event["error"] as? String)?.contains("nix-cache-info") == true)
         #expect(event["exit_code"] as? Int == 2)
+        // A command line refused before any run, too.
+        let refused = try run([ferryBinary, "copy-closure", "--json", "--bogus", "--to", "file://\(dir.path)/cache",
+                               "/nix/store/00000000000000000000000000000000-x"], check: false)
+        let refusal = try #require(try JSONSerialization.jsonObject(with: Data(refused.text.utf8)) as? [String: Any])
+        #expect(refused.status == 2 && refusal["event"] as? String == "error" && refusal["exit_code"] as? Int == 2, "\(refused.text)")
+        #expect((refusal["error"] as? String)?.contains("--bogus") == true)
     }
 
     @Test("on a terminal, a status line shows paths done of all and bytes in and out; not when piped",

@@ -3,6 +3,7 @@
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     /// `pipeline.toml [limiter]`, `--to file:///cache`, `--memory-limit`.
     public let location: String
+    /// The key within `location`; nil or empty when the location names the value itself (a flag).
     public let key: String?
     public let reason: String
 
@@ -13,6 +14,6 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String {
-        "\(location)\(key.map { " \($0)" } ?? ""): \(reason)"
+        "\(location)\(key.flatMap { $0.isEmpty ? nil : " \($0)" } ?? ""): \(reason)"
     }
 }

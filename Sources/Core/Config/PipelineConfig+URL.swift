@@ -13,6 +13,7 @@ extension PipelineConfig.Raw {
             var limiter = tables["limiter"] ?? .init(values: [:], location: "--memory-limit", fromURL: true)
             limiter.values["memory"] = .string(memory)
             limiter.location = "--memory-limit"
+            limiter.keyNames["memory"] = ""  // the flag is the key: "--memory-limit: …"
             tables["limiter"] = limiter
         }
         if let jobs { topLevel.values["jobs"] = .integer(jobs) }

@@ -187,7 +187,7 @@ extension PipelineConfig {
         }
         let memory = try table.size("memory") ?? LimiterConfig.defaultMemory
         guard memory >= 16 << 20 else {
-            throw ConfigError(table.location, key: "memory", "\(ByteSize.format(memory)) is too small to copy anything; give at least 16MiB")
+            throw table.error("memory", "\(ByteSize.format(memory)) is too small to copy anything; give at least 16MiB")
         }
         return LimiterConfig(memory: memory, warnAfter: try table.duration("warn-after") ?? LimiterConfig.defaultWarnAfter)
     }

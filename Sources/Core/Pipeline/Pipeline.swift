@@ -57,7 +57,7 @@ public struct Pipeline: Sendable {
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
             throw ConfigError(config.codec.location,
-                              "one \(codec.compression) stream needs \(ByteSize.format(needed)) but the memory budget is \(ByteSize.format(config.limiter.memory)); raise [limiter] memory or lower the level or threads")
+                              "one \(codec.compression) stream needs \(ByteSize.format(needed)) but the memory budget is \(ByteSize.format(config.limiter.memory)); raise the budget (--memory-limit, or memory in [limiter]) or lower the level or threads")
         }
         let source = try await make(config.source, from: registry.sources, kind: .source, context: context)
         let backend: any StoreBackend

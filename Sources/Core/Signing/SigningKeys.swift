@@ -129,7 +129,13 @@ public struct KeyError: Error, CustomStringConvertible, Equatable {
             throw KeyError(source: source, reason: "the key is not valid base64")
         }
         guard bytes.count == expectedBytes else {
-            throw KeyError(source: source, reason: "the key has \(bytes.count) bytes; expected \(expectedBytes)")
+            // Ed25519: a public key has 32 bytes, a secret one 64; the files are easily swapped.
+            let swapped = switch (bytes.count, expectedBytes) {
+            case (32, 64): " (this is a public key; give the secret one, from the file `ferry keys generate --secret-file` wrote)"
+            case (64, 32): " (this is a secret key: give the public one, and keep this one private)"
+            default: ""
+            }
+            throw KeyError(source: source, reason: "the key has \(bytes.count) bytes; expected \(expectedBytes)" + swapped)
         }
         return (name, Array(bytes))
     }
