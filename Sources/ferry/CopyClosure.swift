@@ -13,10 +13,10 @@ struct CopyClosure: AsyncParsableCommand {
               ssh://[user@]host[:port]?ssh-key=…     a Nix store on another machine
               file:///srv/cache?compression=zstd    a binary cache in a folder
               http(s)://host/prefix, s3://bucket?…  a binary cache over HTTP or in S3
-            Binary-cache URLs take Nix's parameters: compression (zstd, xz, none;
-            default zstd), compression-level, parallel-compression, secret-key=FILE,
-            write-nar-listing=1, index-debug-info=1; s3:// also narinfo-compression
-            and ls-compression (br, xz, zstd).
+            Binary-cache URLs take Nix's parameters: compression (zstd, xz, gzip,
+            bzip2, none; default zstd), compression-level, parallel-compression,
+            secret-key=FILE, write-nar-listing=1, index-debug-info=1; s3:// also
+            narinfo-compression and ls-compression (br, gzip, bzip2, xz, zstd).
 
             Paths already at the destination are skipped; the rest are copied --jobs
             at a time within --memory-limit, and published references first.

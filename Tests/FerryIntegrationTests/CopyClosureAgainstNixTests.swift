@@ -28,8 +28,8 @@ struct CopyClosureAgainstNixTests {
         return result
     }
 
-    @Test("a signed zstd or xz cache passes nix store verify and fills a fresh store through nix copy",
-          arguments: ["zstd", "xz"])
+    @Test("a signed cache in each compression Ferry writes passes nix store verify and fills a fresh store through nix copy",
+          arguments: ["zstd", "xz", "gzip", "bzip2&parallel-compression=true"])
     func signedCache(compression: String) throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

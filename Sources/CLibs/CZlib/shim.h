@@ -2,8 +2,12 @@
 #define FERRY_CZLIB_SHIM_H
 #include <zlib.h>
 
-/* inflateInit2 is a macro, which Swift cannot call. */
+/* inflateInit2 and deflateInit2 are macros, which Swift cannot call. */
 static inline int ferry_inflate_init(z_stream *stream, int window_bits) {
     return inflateInit2(stream, window_bits);
+}
+
+static inline int ferry_deflate_init(z_stream *stream, int level, int window_bits) {
+    return deflateInit2(stream, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
 }
 #endif

@@ -29,6 +29,27 @@ extension StreamTransform {
     }
 }
 
+/// A `StreamTransform` over a C library's one streaming call, told whether to finish the
+/// stream (liblzma's action, zlib's flush, libbz2's): `process` and `finish` are that call.
+public protocol SteppedTransform: StreamTransform {
+    /// One call: takes what input fits, writes what output fits; `ended` once the stream
+    /// is complete.
+    func step(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+              finishing: Bool) throws -> (consumed: Int, produced: Int, ended: Bool)
+}
+
+extension SteppedTransform {
+    public func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
+        let step = try step(input, into: output, finishing: false)
+        return (step.consumed, step.produced)
+    }
+
+    public func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
+        let step = try step(UnsafeRawBufferPointer(start: nil, count: 0), into: output, finishing: true)
+        return (step.produced, step.ended)
+    }
+}
+
 /// A `ByteFilter` that runs a `StreamTransform` and writes its output on in chunks of
 /// `chunkSize`: memory is one output chunk, whatever flows through.
 public final class TransformFilter: ByteFilter {

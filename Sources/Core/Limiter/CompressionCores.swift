@@ -21,6 +21,10 @@ public struct CompressionCores: Sendable {
         queue = MemoryLimiter(budget: max(1, total), warnAfter: nil, logger: Logger(label: "ferry.cores"))
     }
 
+    /// A NAR smaller than this compresses in a fraction of a second whatever the codec: it
+    /// asks for no processors, so it never waits behind a long NAR holding every one.
+    public static let momentaryNarSize: UInt64 = 1 << 20
+
     /// Runs `body` holding `count` processors; `count` 0 runs it at once.
     public func withCores<R>(_ count: Int, for label: String, _ body: () async throws -> R) async throws -> R {
         guard count > 0 else { return try await body() }

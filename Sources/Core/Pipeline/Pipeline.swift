@@ -50,9 +50,10 @@ public struct Pipeline: Sendable {
                                 logger: Logger) async throws -> Pipeline {
         let context = PluginContext(logger: logger, jobs: config.jobs, memoryBudget: config.limiter.memory,
                                     codecs: registry.codecs, retry: config.retry)
-        let codec = try await make(config.codec, from: registry.codecs, kind: .codec, context: context)
+        let codec = try await make(withoutUnusedParallelism(config.codec, codecs: registry.codecs),
+                                   from: registry.codecs, kind: .codec, context: context)
         guard codec.compresses else {
-            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but writes NARs only in zstd, xz or none")
+            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but writes NARs only in zstd, xz, bzip2, gzip or none")
         }
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {
@@ -89,6 +90,16 @@ public struct Pipeline: Sendable {
             throw ConfigError(location, "\(source.description) is a binary cache: say whose signatures to trust with --trusted-public-key NAME:KEY (trusted-public-keys in a config), or copy unchecked with --no-check-sigs (check-signatures = false)")
         }
         return nil
+    }
+
+    /// Nix takes `parallel-compression` with any method and uses it for xz and zstd only: for
+    /// a codec without threads it is dropped, not refused.
+    private static func withoutUnusedParallelism(_ settings: PluginSettings, codecs: [String: Plugin<any Codec>]) -> PluginSettings {
+        guard settings.keyNames["threads"] == "parallel-compression",
+              let plugin = codecs[settings.plugin], !plugin.options.contains(where: { $0.name == "threads" }) else { return settings }
+        var kept = settings
+        kept["threads"] = nil
+        return kept
     }
 
     private static func make<T>(_ settings: PluginSettings, from plugins: [String: Plugin<T>], kind: PluginKind,

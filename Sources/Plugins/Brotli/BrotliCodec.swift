@@ -4,7 +4,7 @@ import FerryCore
 /// Brotli: libbrotlidec reads caches Nix wrote with `compression=br` (`.nar.br`) and
 /// narinfos an S3 cache serves with `Content-Encoding: br`; libbrotlienc writes the
 /// narinfos and listings of an S3 cache with `narinfo-compression=br` or `ls-compression=br`
-/// (Hydra's). NARs Ferry writes in xz or zstd: brotli's best level, which Nix uses, takes
+/// (Hydra's). NARs it does not write: brotli's best level, which Nix uses, takes
 /// some 100 MiB and a second per half MB.
 public struct BrotliCodec: DecodingOnlyCodec {
     public let compression = "br"

@@ -2,7 +2,7 @@ import CLZ4
 import FerryCore
 
 /// LZ4 frames through liblz4, for reading caches Nix wrote with `compression=lz4`
-/// (`.nar.lz4`). It decompresses only: Ferry writes xz or zstd.
+/// (`.nar.lz4`). It decompresses only.
 public struct LZ4Codec: DecodingOnlyCodec {
     public let compression = "lz4"
     /// Two of the largest blocks a frame has (4 MiB each) and the 128 KiB liblz4 keeps for linked blocks.

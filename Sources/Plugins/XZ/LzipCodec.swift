@@ -2,7 +2,7 @@ import CLZMA
 import FerryCore
 
 /// lzip through liblzma's `.lz` decoder, for reading caches Nix wrote with
-/// `compression=lzip` (`.nar.lzip`). It decompresses only: Ferry writes xz or zstd.
+/// `compression=lzip` (`.nar.lzip`). It decompresses only.
 public struct LzipCodec: DecodingOnlyCodec {
     public let compression = "lzip"
     /// As for xz: enough for the 32 MiB dictionary of `lzip -9`, and more.

@@ -30,11 +30,9 @@ public struct XZCodec: Codec {
     }
 
     /// Every thread: xz compresses a few MiB a second per core, slower than any source.
-    /// A NAR under `momentary` asks for none: it is done in a fraction of a second, and
-    /// would otherwise wait behind a long NAR holding every core, for minutes.
-    public func compressorCores(narSize: UInt64) -> Int { narSize < Self.momentary ? 0 : threads(narSize: narSize) }
-
-    static let momentary: UInt64 = 1 << 20
+    public func compressorCores(narSize: UInt64) -> Int {
+        narSize < CompressionCores.momentaryNarSize ? 0 : threads(narSize: narSize)
+    }
 
     /// With a timeout, as the xz tool sets it: `lzma_code` would otherwise block until a
     /// thread is free, for as long as a whole block takes (seconds), holding one of Swift's

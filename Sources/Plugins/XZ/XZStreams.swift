@@ -3,7 +3,7 @@ import FerryCore
 
 /// A liblzma stream, heap-allocated so its address never moves, ended and freed with
 /// its owner. Encoder or decoder depending on how it was set up.
-final class LZMAStream: StreamTransform {
+final class LZMAStream: SteppedTransform {
     private let stream: UnsafeMutablePointer<lzma_stream>
     private let what: String
     let pausesWhenBusy: Bool
@@ -46,26 +46,17 @@ final class LZMAStream: StreamTransform {
         try LZMAStream(what: "lzip decoder") { lzma_lzip_decoder($0, UInt64(memoryLimit), FERRY_LZMA_CONCATENATED) }
     }
 
-    func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
-        try step(input, output, action: LZMA_RUN).counts
-    }
-
-    func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool) {
-        let (counts, status) = try step(UnsafeRawBufferPointer(start: nil, count: 0), output, action: LZMA_FINISH)
-        return (counts.produced, status == LZMA_STREAM_END)
-    }
-
-    private func step(_ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
-                      action: lzma_action) throws -> (counts: (consumed: Int, produced: Int), status: lzma_ret) {
+    func step(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+              finishing: Bool) throws -> (consumed: Int, produced: Int, ended: Bool) {
         stream.pointee.next_in = input.baseAddress?.assumingMemoryBound(to: UInt8.self)
         stream.pointee.avail_in = input.count
         stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
         stream.pointee.avail_out = output.count
-        let status = lzma_code(stream, action)
+        let status = lzma_code(stream, finishing ? LZMA_FINISH : LZMA_RUN)
         guard status == LZMA_OK || status == LZMA_STREAM_END else {
             throw XZError(operation: "run the \(what)", status: status)
         }
-        return ((input.count - stream.pointee.avail_in, output.count - stream.pointee.avail_out), status)
+        return (input.count - stream.pointee.avail_in, output.count - stream.pointee.avail_out, status == LZMA_STREAM_END)
     }
 }
 
