@@ -14,9 +14,9 @@ struct CopyClosure: AsyncParsableCommand {
               file:///srv/cache?compression=zstd    a binary cache in a folder
               http(s)://host/prefix, s3://bucket?…  a binary cache over HTTP or in S3
             Binary-cache URLs take Nix's parameters: compression (zstd, xz, gzip,
-            bzip2, none; default zstd), compression-level, parallel-compression,
+            bzip2, lz4, none; default zstd), compression-level, parallel-compression,
             secret-key=FILE, write-nar-listing=1, index-debug-info=1; s3:// also
-            narinfo-compression and ls-compression (br, gzip, bzip2, xz, zstd).
+            narinfo-compression and ls-compression (br or any of those but none).
 
             Paths already at the destination are skipped; the rest are copied --jobs
             at a time within --memory-limit, and published references first.

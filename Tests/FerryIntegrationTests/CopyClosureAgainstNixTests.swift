@@ -29,7 +29,7 @@ struct CopyClosureAgainstNixTests {
     }
 
     @Test("a signed cache in each compression Ferry writes passes nix store verify and fills a fresh store through nix copy",
-          arguments: ["zstd", "xz", "gzip", "bzip2&parallel-compression=true"])
+          arguments: ["zstd", "xz", "gzip", "bzip2&parallel-compression=true", "lz4"])
     func signedCache(compression: String) throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

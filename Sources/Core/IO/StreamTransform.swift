@@ -94,7 +94,11 @@ public final class TransformFilter: ByteFilter {
             filled += produced
             if done || filled == buffer.count { try await flush() }
             if done { return }
-            if produced == 0 { _ = try await paused() }
+            if produced == 0, try await !paused() {
+                // It wants more room than is left (liblz4 writes only where its worst case fits).
+                guard filled > 0 else { throw StreamTransformStalled(unused: 0) }
+                try await flush()
+            }
         }
     }
 

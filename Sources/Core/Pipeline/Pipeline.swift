@@ -53,7 +53,7 @@ public struct Pipeline: Sendable {
         let codec = try await make(withoutUnusedParallelism(config.codec, codecs: registry.codecs),
                                    from: registry.codecs, kind: .codec, context: context)
         guard codec.compresses else {
-            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but writes NARs only in zstd, xz, bzip2, gzip or none")
+            throw ConfigError(config.codec.location, "Ferry reads \(codec.compression) caches but writes NARs only in zstd, xz, bzip2, gzip, lz4 or none")
         }
         let needed = codec.compressorMemory(narSize: .max) + streamBuffers
         guard needed <= config.limiter.memory else {

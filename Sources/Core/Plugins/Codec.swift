@@ -13,7 +13,7 @@ public protocol Codec: Sendable {
     /// pace the source sets (xz's threads), or 0 when the source sets the pace. The
     /// pipeline starts such a stream only once its threads fit beside those running.
     func compressorCores(narSize: UInt64) -> Int
-    /// False for a codec Ferry only reads (lz4): a pipeline refuses it as its `[codec]`
+    /// False for a codec Ferry only reads (lzip): a pipeline refuses it as its `[codec]`
     /// before it opens anything, instead of failing every path.
     var compresses: Bool { get }
     /// The most memory one decompressing stream may take; the decompressor refuses a
@@ -47,7 +47,7 @@ extension Codec {
     }
 }
 
-/// A codec whose NARs Ferry only reads (br, lz4, lzip): caches Nix wrote with it are
+/// A codec whose NARs Ferry only reads (br, lzip): caches Nix wrote with it are
 /// mirrored, and a pipeline refuses it as its `[codec]` (`compresses`). Brotli still
 /// compresses small files.
 public protocol DecodingOnlyCodec: Codec {}

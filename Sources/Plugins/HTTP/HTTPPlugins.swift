@@ -89,7 +89,7 @@ public enum S3Cache {
             PluginOption("buffer-size", "size", "Nix 2.8's name for part-size"),
             PluginOption("addressing-style", "string", default: "path",
                          "path, or auto as newer Nix writes it: Ferry names the bucket in the path either way"),
-            PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (br, bzip2, gzip, xz, zstd), sent with its Content-Encoding, as Nix does"),
+            PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (br, bzip2, gzip, lz4, xz, zstd), sent with its Content-Encoding, as Nix does"),
             PluginOption("ls-compression", "string", "the same for .ls listings (Hydra's store URIs say br)"),
             PluginOption("log-compression", "string", "taken from a Hydra store URI and checked; Ferry uploads no build logs"),
         ] + TransferSettings.options,
@@ -159,14 +159,14 @@ public enum S3Cache {
                                        _ context: PluginContext) async throws -> (any Codec)? {
         guard let name = try settings.string(key), !["", "none"].contains(name) else { return nil }
         guard name != "exec" else {
-            throw settings.error(key, "the exec codec needs a command, which a URL cannot give; use br, bzip2, gzip, xz or zstd")
+            throw settings.error(key, "the exec codec needs a command, which a URL cannot give; use br, bzip2, gzip, lz4, xz or zstd")
         }
-        guard let plugin = context.codecs[name] else { throw settings.error(key, "no codec is called '\(name)'; use br, bzip2, gzip, xz or zstd") }
+        guard let plugin = context.codecs[name] else { throw settings.error(key, "no codec is called '\(name)'; use br, bzip2, gzip, lz4, xz or zstd") }
         var unbudgeted = context
         unbudgeted.memoryBudget = .max
         let codec = try await plugin.make(PluginSettings(plugin: name, location: "\(settings.location) \(key)"), unbudgeted)
         guard codec.compressesSmallFiles else {
-            throw settings.error(key, "Ferry reads \(name) but cannot write it; use br, bzip2, gzip, xz or zstd")
+            throw settings.error(key, "Ferry reads \(name) but cannot write it; use br, bzip2, gzip, lz4, xz or zstd")
         }
         return codec
     }
