@@ -63,10 +63,13 @@ public final class FileDescriptorStream: AsyncByteSource, AsyncByteSink, Sendabl
         }
     }
 
-    /// Closes the descriptor once; waits in progress end with an error.
+    /// Closes the descriptor once; waits in progress end with an error (within a poll
+    /// slice). The descriptor itself is closed on the stream's queue, after the read or
+    /// write in progress has seen the flag: closed under it, its number could be reused by
+    /// another file in between, which that read would then take from.
     public func close() {
         if !closed.exchange(true, ordering: .acquiringAndReleasing) {
-            _ = Glibc.close(fd)
+            queue.async { [fd] in _ = Glibc.close(fd) }
         }
     }
 

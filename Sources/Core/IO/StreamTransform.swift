@@ -11,10 +11,13 @@ public protocol StreamTransform: AnyObject {
     /// all its threads are busy, using nothing: a step that does nothing is then a pause,
     /// not the end of its data.
     var pausesWhenBusy: Bool { get }
+    /// Frees what the transform holds, given up unfinished; see `ByteFilter.abandon()`.
+    func abandon() async
 }
 
 extension StreamTransform {
     public var pausesWhenBusy: Bool { false }
+    public func abandon() async {}
 
     /// `finish` for a decoder that may still hold output after its last input (brotli,
     /// gzip, lz4): one more step without input, done once `ended` says the stream ended;
@@ -101,6 +104,8 @@ public final class TransformFilter: ByteFilter {
             }
         }
     }
+
+    public func abandon() async { await transform.abandon() }
 
     /// After a step that did nothing: for a transform that pauses while busy, lets other
     /// tasks run and a stop be noticed (within its timeout), and says to go on.

@@ -323,16 +323,22 @@ public struct Pipeline: Sendable {
         return try await cores.withCores(compressing ? codec.compressorCores(narSize: info.narSize) : 0, for: info.path.path) {
             let filter: any ByteFilter = compressing
                 ? try codec.makeCompressor(narSize: info.narSize, writingTo: writer) : PassThrough(writer)
-            try await source.streamNar(of: info) { chunk in
-                try Task.checkCancellation()
-                try await check.write(chunk)
-                try await filter.write(chunk)
+            do {
+                try await source.streamNar(of: info) { chunk in
+                    try Task.checkCancellation()
+                    try await check.write(chunk)
+                    try await filter.write(chunk)
+                }
+                // Checked before the codec ends its frame: a NAR shorter than its NarSize is
+                // then named as such, not by zstd, which was told that size up front.
+                let listing = try check.finish()
+                try await filter.finish()
+                return listing
+            } catch {
+                // Within the copy's memory reservation: freed before the memory is given back.
+                await filter.abandon()
+                throw error
             }
-            // Checked before the codec ends its frame: a NAR shorter than its NarSize is
-            // then named as such, not by zstd, which was told that size up front.
-            let listing = try check.finish()
-            try await filter.finish()
-            return listing
         }
     }
 

@@ -65,4 +65,11 @@ extension DecodingOnlyCodec {
 /// result on to another sink; `finish()` flushes what it still holds.
 public protocol ByteFilter: AsyncByteSink {
     func finish() async throws
+    /// Gives up the stream unfinished and returns once what it held is freed: the memory it
+    /// reserved is then free again (zstd's workers finish the jobs they began first).
+    func abandon() async
+}
+
+extension ByteFilter {
+    public func abandon() async {}
 }

@@ -5,7 +5,8 @@ import Foundation
 /// libzstd's streaming compressor: one `ZSTD_CCtx`, freed with the stream.
 final class ZstdCompressor: StreamTransform {
     private let context: OpaquePointer
-    private var ended = false
+    /// Freed by `abandon()` (or never made to end): deinit has nothing left to do.
+    private var freed = false
 
     /// `pledgedSize` goes into the frame header and lets zstd size its window to the input.
     init(level: Int, workers: Int, pledgedSize: UInt64) throws {
@@ -19,18 +20,27 @@ final class ZstdCompressor: StreamTransform {
         }
     }
 
-    /// A frame left unended (a stopped copy) is freed on a thread of its own: freeing waits
-    /// for the jobs its workers have begun, which at high levels take seconds.
     deinit {
-        guard !ended else {
-            ZSTD_freeCCtx(context)
-            return
-        }
-        let abandoned = AbandonedContext(pointer: context)
-        Thread.detachNewThread { ZSTD_freeCCtx(abandoned.pointer) }
+        if !freed { ZSTD_freeCCtx(context) }
     }
 
-    /// A context no one else holds any more, handed to the thread that frees it.
+    /// Frees the context on a thread of its own: freeing a frame left unended waits for the
+    /// jobs its workers have begun, which at high levels take seconds, and would hold one
+    /// of Swift's few threads meanwhile. A stopped run does not wait for it: no copy will
+    /// take the memory back, and the stop must be quick.
+    func abandon() async {
+        guard !freed else { return }
+        freed = true
+        let abandoned = AbandonedContext(pointer: context)
+        let free: @Sendable () -> Void = { ZSTD_freeCCtx(abandoned.pointer) }
+        if Task.isCancelled {
+            Thread.detachNewThread(free)
+        } else {
+            await onOwnThread(free)
+        }
+    }
+
+    /// A context no one else uses any more, handed to the thread that frees it.
     private struct AbandonedContext: @unchecked Sendable {
         let pointer: OpaquePointer
     }
@@ -47,8 +57,7 @@ final class ZstdCompressor: StreamTransform {
         var outBuffer = ZSTD_outBuffer(dst: output.baseAddress, size: output.count, pos: 0)
         let remaining = ZSTD_compressStream2(context, &outBuffer, &inBuffer, ZSTD_e_end)
         try check(remaining, "finish the frame")
-        ended = remaining == 0
-        return (outBuffer.pos, ended)
+        return (outBuffer.pos, remaining == 0)
     }
 }
 

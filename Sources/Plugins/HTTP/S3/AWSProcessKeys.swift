@@ -1,7 +1,5 @@
-import Dispatch
 import FerryCore
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,7 +25,7 @@ struct AWSProcessKeys: AWSKeyFetcher {
         child.closeInput()
         // The limit holds for the whole run, not per read: a command that prints now and
         // then would outlast any wait for its next byte.
-        let watchdog = Watchdog(child, after: timeLimit)
+        let watchdog = ProcessWatchdog(child, after: timeLimit)
         defer { watchdog.disarm() }
         do {
             let output = try await read(child)
@@ -42,6 +40,7 @@ struct AWSProcessKeys: AWSKeyFetcher {
                                    otherwise: .distantFuture, from: origin)
         } catch {
             child.kill(SIGKILL)
+            child.output.close()
             // Whatever the watchdog made of the run: a signal, a closed pipe, cut JSON.
             if watchdog.struck { throw tooSlow }
             throw error as? CredentialsUnavailable ?? CredentialsUnavailable(reason: "\(origin): \(error)")
@@ -59,27 +58,4 @@ struct AWSProcessKeys: AWSKeyFetcher {
         }
         return output
     }
-}
-
-/// Kills a child's process group and closes its stdout when its time is up, unless it has
-/// exited by then. On a dispatch timer, so that it strikes on time however busy Swift's
-/// own threads are, and a read still in progress ends even if something outside the group
-/// holds the pipe.
-private final class Watchdog: Sendable {
-    private let strike = Atomic<Bool>(false)
-    private let armed = Atomic<Bool>(true)
-
-    init(_ child: ChildProcess, after limit: Duration) {
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(limit.milliseconds))) { [self] in
-            guard armed.load(ordering: .acquiring), !child.hasExited else { return }
-            strike.store(true, ordering: .releasing)
-            child.kill(SIGKILL)
-            child.output.close()
-        }
-    }
-
-    /// It struck: the child ran out of time.
-    var struck: Bool { strike.load(ordering: .acquiring) }
-
-    func disarm() { armed.store(false, ordering: .releasing) }
 }
