@@ -132,7 +132,10 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         defer { ticker?.cancel() }
         return try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
     }
-    let stop = StopSignals { run.cancel() }
+    let stop = StopSignals { first in
+        run.cancel()
+        if first { reporter.log("stopping: the copies in flight are aborted; the same signal again, a second or more from now, kills at once") }
+    }
     var summary: RunSummary
     do {
         summary = try await run.value

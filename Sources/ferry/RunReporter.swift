@@ -12,6 +12,7 @@ final class RunReporter: Sendable {
     private let detail: Bool
     private let json: Bool
     private let progress: Bool
+    /// Nothing done under this lock may log: log records take it too (`log(_:)`).
     private let state = Mutex(Progress())
 
     private struct Progress {
@@ -51,10 +52,10 @@ final class RunReporter: Sendable {
         guard progress else { return nil }
         return Task {
             while !Task.isCancelled {
-                let count = await waiting()
+                let count = await waiting(), bytes = streamed()
                 state.withLock { state in
                     state.waiting = count
-                    state.narStreamed = streamed()
+                    state.narStreamed = bytes
                     draw(&state)
                 }
                 try? await Task.sleep(for: .milliseconds(250))

@@ -20,25 +20,26 @@ final class StopSignals {
         let received = Mutex<(number: Int32, at: ContinuousClock.Instant)?>(nil)
     }
 
-    init(onStop: @escaping @Sendable () -> Void) {
+    /// `onStop` hears of every signal but the one that kills; `first` is true for the first.
+    init(onStop: @escaping @Sendable (_ first: Bool) -> Void) {
         var sources: [any DispatchSourceSignal] = []
         let first = self.first
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                let repeated = first.received.withLock { received in
+                let (isFirst, repeated) = first.received.withLock { received in
                     guard let earlier = received else {
                         received = (number, .now)
-                        return false
+                        return (true, false)
                     }
-                    return earlier.number == number && ContinuousClock.now - earlier.at >= StopSignals.repeatAfter
+                    return (false, earlier.number == number && ContinuousClock.now - earlier.at >= StopSignals.repeatAfter)
                 }
                 if repeated {
                     signal(number, SIG_DFL)
                     kill(getpid(), number)
                 }
-                onStop()
+                onStop(isFirst)
             }
             source.resume()
             sources.append(source)

@@ -9,8 +9,8 @@ import Foundation
 ///   the connection closes before the client hears so), and a repeat of it is answered 404
 ///   `NoSuchUpload` without reaching the server, as S3 answers a completion of an upload it
 ///   completed already (moto answers 200 again);
-/// - `.holding`: each answer is held back for a few seconds after the server has done
-///   the work, a request in flight for a client to be stopped in.
+/// - `.holding`: each answer is held back (`hold`) after the server has done the work, a
+///   request in flight for a client to be stopped in.
 ///
 /// It logs each answer it drops (`dropped`), holds (`held`) and each repeat it refuses.
 final class FaultyProxy: StandInServer, @unchecked Sendable {
@@ -18,7 +18,7 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
 
     static let script = #"""
         import http.client, http.server, socket, sys, threading, time
-        port, upstream, mode, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[5]
+        port, upstream, mode, log, hold = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[5], float(sys.argv[6])
         pattern = sys.argv[4].split(" ", 1)
         dropped, lock = set(), threading.Lock()
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,7 +40,7 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
                 data = answer.read()
                 if mode == "holding" and matches:
                     with open(log, "a") as f: f.write(f"held {self.command} {self.path} {answer.status}\n")
-                    time.sleep(4)
+                    time.sleep(hold)
                 with lock:
                     lose = mode == "losing" and matches and self.path not in dropped
                     if lose:
@@ -65,9 +65,12 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
         case losing, holding
     }
 
-    static func start(before upstream: Int, _ fault: Fault, _ pattern: String, in dir: TemporaryDirectory) throws -> FaultyProxy {
+    /// `hold`: how long `.holding` holds an answer back.
+    static func start(before upstream: Int, _ fault: Fault, _ pattern: String, hold: Duration = .seconds(2),
+                      in dir: TemporaryDirectory) throws -> FaultyProxy {
         let log = dir.path + "/faulty-proxy.log"
-        return try FaultyProxy(log: log) { port in [String(port), String(upstream), fault.rawValue, pattern, log] }
+        let seconds = String(Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18)
+        return try FaultyProxy(log: log) { port in [String(port), String(upstream), fault.rawValue, pattern, log, seconds] }
     }
 
     private init(log: String, arguments: (Int) -> [String]) throws {

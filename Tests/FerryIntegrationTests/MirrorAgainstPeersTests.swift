@@ -507,7 +507,8 @@ struct MirrorToS3Tests {
         defer { s3.stop() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let proxy = try FaultyProxy.start(before: s3.port, .holding, request, in: dir)
+        // Well inside the 5 s a stopped run waits for the answer that begins an upload.
+        let proxy = try FaultyProxy.start(before: s3.port, .holding, request, hold: .seconds(2), in: dir)
         defer { proxy.stop() }
         let url = "s3://\(s3.bucket)?endpoint=127.0.0.1:\(proxy.port)&scheme=http&region=us-east-1"
             + "&compression=none&multipart-threshold=8MiB&part-size=5MiB"

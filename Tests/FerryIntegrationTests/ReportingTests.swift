@@ -115,11 +115,12 @@ struct ReportingTests {
             """.write(toFile: dir.path + "/p.toml", atomically: true, encoding: .utf8)
         let terminal = try run(["script", "-qec", "\(ferryBinary) run --jobs 2 \(dir.path)/p.toml \(top.path)", "/dev/null"],
                                environment: nixEnvironment.merging(["TERM": "xterm"]) { $1 })
-        let records = terminal.text.components(separatedBy: " warning ferry: ").dropLast()
+        // Each record, its timestamp first, begins a line or follows a cleared status line.
+        let records = terminal.text.matches(of: #/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} warning ferry: /#)
         #expect(!records.isEmpty, "no wait was logged: \(terminal.text)")
-        for before in records {
-            let lineStart = before.dropLast("2026-11-24T09:17:14+0000".count)
-            #expect(lineStart.hasSuffix("\n") || lineStart.hasSuffix("\r\u{1B}[K"), "\(before.suffix(80))")
+        for record in records {
+            let before = terminal.text[..<record.range.lowerBound]
+            #expect(before.isEmpty || before.hasSuffix("\n") || before.hasSuffix("\r\u{1B}[K"), "\(before.suffix(80))")
         }
     }
 

@@ -47,7 +47,7 @@ struct ProxySettingsTests {
                                   ("11.0.0.0/7", true), ("12.0.0.0/7", false), ("10.128.0.0/9", false), ("::/0", false), ("10.0.0.0/33", false)] {
             #expect(try (proxy(proxied.merging(["no_proxy": "localhost, \(network)"]) { $1 }, for: ten) == nil) == inside, "\(network)")
         }
-        for (network, inside) in [("::/127", true), ("::2/127", false), ("0:0::1", true), ("fe80::/10", false), ("0.0.0.0/0", false)] {
+        for (network, inside) in [("::/127", true), ("[::]/127", true), ("::2/127", false), ("[::2]/127", false), ("0:0::1", true), ("fe80::/10", false), ("0.0.0.0/0", false)] {
             #expect(try (proxy(proxied.merging(["no_proxy": network]) { $1 }, for: loopback6) == nil) == inside, "\(network)")
         }
         for metadata in ["169.254.169.254", "169.254.170.2", "[fd00:ec2::254]", "[fd00:0ec2::23]"] {

@@ -122,6 +122,11 @@ public struct PluginSettings: Sendable, Equatable {
     }
 
     /// A non-empty string the plugin cannot do without; `question` says what is missing.
+    /// `required`, as a path (see `path`).
+    public func requiredPath(_ key: String, _ question: String) throws(ConfigError) -> String {
+        relativeToFile(expandingTilde(try required(key, question)))
+    }
+
     public func required(_ key: String, _ question: String) throws(ConfigError) -> String {
         guard let value = try string(key), !value.isEmpty else {
             throw error(key, "is missing: \(question)")
@@ -134,6 +139,12 @@ public struct PluginSettings: Sendable, Equatable {
     /// seldom that).
     public func path(_ key: String) throws(ConfigError) -> String? {
         try string(key).map { relativeToFile(expandingTilde($0)) }
+    }
+
+    /// A program as written: looked up in PATH when it is a bare name, else a path (from the
+    /// config file's folder when relative).
+    public func program(_ name: String) -> String {
+        name.contains("/") ? relativeToFile(expandingTilde(name)) : name
     }
 
     /// `path` from the config file's folder when it is relative and came from a file.

@@ -3,7 +3,8 @@
 /// wraps its library's call.
 public protocol StreamTransform: AnyObject {
     /// Consumes some of `input` and writes output into `output`; returns how much of
-    /// each was used. It must make progress unless `output` is full.
+    /// each was used. It must make progress unless `output` is full, or it pauses while
+    /// busy (`pausesWhenBusy`), or it wants more room than `output` has left.
     func process(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int)
     /// Flushes the end of the stream into `output`; `done` once nothing is left.
     func finish(into output: UnsafeMutableRawBufferPointer) throws -> (produced: Int, done: Bool)
@@ -107,11 +108,13 @@ public final class TransformFilter: ByteFilter {
 
     public func abandon() async { await transform.abandon() }
 
-    /// After a step that did nothing: for a transform that pauses while busy, lets other
-    /// tasks run and a stop be noticed (within its timeout), and says to go on.
+    /// After a step that did nothing: for a transform that pauses while busy, passes on
+    /// what it made so far, lets other tasks run and a stop be noticed (within its
+    /// timeout), and says to go on.
     private func paused() async throws -> Bool {
         guard transform.pausesWhenBusy else { return false }
         try Task.checkCancellation()
+        try await flush()
         await Task.yield()
         return true
     }

@@ -10,8 +10,9 @@ public protocol Codec: Sendable {
     /// A codec may choose by size: threads do not help a NAR smaller than their jobs.
     func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter
     /// The processors one compressing stream for a NAR of `narSize` keeps busy whatever
-    /// pace the source sets (xz's threads), or 0 when the source sets the pace. The
-    /// pipeline starts such a stream only once its threads fit beside those running.
+    /// pace the source sets (xz's threads), or 0 when the source sets the pace or the NAR
+    /// is done in a moment (`CompressionCores.momentaryNarSize`). The pipeline starts such
+    /// a stream only once its threads fit beside those running.
     func compressorCores(narSize: UInt64) -> Int
     /// False for a codec Ferry only reads (lzip): a pipeline refuses it as its `[codec]`
     /// before it opens anything, instead of failing every path.

@@ -30,9 +30,10 @@ public struct ExecCodec: Codec {
             PluginOption("threads", "integer", "ignored: give threads in the command"),
         ]
     ) { settings, _ in
-        guard let command = try settings.strings("command"), !command.isEmpty else {
+        guard var command = try settings.strings("command"), !command.isEmpty else {
             throw settings.error("command", "is missing: which command compresses?")
         }
+        command[0] = settings.program(command[0])
         let compression = try settings.required("compression", "what does the narinfo record (xz, zstd, …)?")
         // A cache takes a `none` file to be the NAR itself (its FileHash is the NarHash).
         guard compression != NoneCodec().compression else {

@@ -198,7 +198,7 @@ extension FileStorage {
             return values
         }
     ) { settings, _ in
-        FileStorage(root: settings.relativeToFile(expandingTilde(try settings.required("path", "which folder holds the cache?"))))
+        FileStorage(root: try settings.requiredPath("path", "which folder holds the cache?"))
     }
 }
 

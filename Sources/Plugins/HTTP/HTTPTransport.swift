@@ -274,7 +274,9 @@ final class HTTPTransport: Sendable {
         let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
         let hint = switch response.status.code {
         case 401: ": give credentials with netrc-file (default \(Netrc.defaultFile)) or bearer-token-file"
-        case 405 where method == "PUT", 501 where method == "PUT": ": the server takes no uploads; write to one that does (nginx with WebDAV, an S3 bucket)"
+        // Not for S3, which says 501 NotImplemented of a header it does not take, in XML.
+        case 405 where method == "PUT" && !text.contains("<Error>"), 501 where method == "PUT" && !text.contains("<Error>"):
+            ": the server takes no uploads; write to one that does (nginx with WebDAV, an S3 bucket)"
         case 300..<400: HTTPError.redirectHint(location: response.headers.first(name: "Location"),
                                                bucketRegion: response.headers.first(name: "x-amz-bucket-region"),
                                                endpoint: HTTPError.element("Endpoint", in: text))

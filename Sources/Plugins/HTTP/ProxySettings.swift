@@ -47,6 +47,10 @@ struct ProxySettings {
     /// The host of a `no_proxy` entry: `host`, `host:port`, `[v6]:port` or a bare `v6`,
     /// without a trailing dot.
     private static func entryHost(_ entry: String) -> String {
+        // A network's length stays with it: [fd00::]/8 is fd00::/8.
+        if entry.hasPrefix("["), let slash = entry.lastIndex(of: "/"), entry[..<slash].hasSuffix("]") {
+            return host(of: String(entry[..<slash])) + entry[slash...]
+        }
         let host = entry.filter { $0 == ":" }.count > 1 && !entry.hasPrefix("[") ? entry : host(of: entry)
         return host.hasSuffix(".") ? String(host.dropLast()) : host
     }

@@ -5,7 +5,7 @@ import FerryCore
 public enum LocalStore {
     static let options = [
         PluginOption("root", "path", "another store root (as Nix's local?root=); default: the system's store"),
-        PluginOption("program", "path", default: "nix-store", "the nix-store program to run"),
+        PluginOption("program", "command", default: "nix-store", "the nix-store program to run"),
         PluginOption("max-connections", "integer", default: "jobs", "nix-store processes at most, for NARs in parallel"),
         PluginOption("io-timeout", "duration", default: "120s", "no byte moved for this long is an error (a stuck daemon)"),
     ]
@@ -33,8 +33,7 @@ public enum LocalStore {
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
             root = try settings.path("root")
-            // A command, looked up in PATH unless it names a file with a slash.
-            program = try settings.string("program").map { $0.contains("/") ? settings.relativeToFile(expandingTilde($0)) : $0 } ?? "nix-store"
+            program = try settings.string("program").map(settings.program) ?? "nix-store"
             connections = try settings.int("max-connections") ?? context.jobs
             guard connections >= 1 else {
                 throw settings.error("max-connections", "must be 1 or more")

@@ -146,6 +146,7 @@ final class S3Storage: CacheStorage {
     /// upload until it is completed or aborted, and one whose answer was never read is
     /// neither.
     private func beginUpload(_ key: String, contentType: String) async throws -> String {
+        try Task.checkCancellation()
         let request = Task { [self] in
             let created = try await transport.call(.POST, url(key, query: [("uploads", "")]), headers: [("Content-Type", contentType)])
             let body = String(buffer: try await created.body.collect(upTo: 1 << 20))
