@@ -36,7 +36,7 @@ struct Ferry: AsyncParsableCommand {
             }
             FileHandle.standardError.write(Data((message + "\n").utf8))
             // A script reading --json hears of a refused command line too.
-            if CommandLine.arguments.dropFirst().contains("--json") {
+            if CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
                 let reason = message.split(separator: "\n").first.map { String($0.trimmingPrefix("Error: ")) } ?? message
                 writeStdout(CopyEvent.jsonLine(["event": "error", "error": reason, "exit_code": 2]))
             }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A binary cache as a destination, laid out exactly as Nix lays it out:
 /// `nix-cache-info`, `nar/<FileHash>.nar.<ext>`, `<hashpart>.narinfo`, and when asked
 /// `<hashpart>.ls` and the `debuginfo/` index; on whatever `CacheStorage` holds its files.
@@ -16,6 +18,9 @@ public final class BinaryCacheBackend: StoreBackend {
     private let secretKey: SecretKey?
     /// Existence checks in flight at once when asking which paths are there.
     private let queryConcurrency: Int
+    /// Whether `check` found a `nix-cache-info`; nil until it ran. `prepare` needs to know,
+    /// and need not ask the cache again.
+    private let hadCacheInfo = Mutex<Bool?>(nil)
 
     public var description: String { storage.description }
 
@@ -30,17 +35,19 @@ public final class BinaryCacheBackend: StoreBackend {
     }
 
     public func check() async throws {
-        _ = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir)
+        let found = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir) != nil
+        hadCacheInfo.withLock { $0 = found }
     }
 
     /// Writes `nix-cache-info` when there is none (an existing one is left as it is, but
-    /// must name the same store directory, or nothing is written), and clears the spool folder of what runs that
-    /// died left there.
+    /// must name the same store directory, or nothing is written), and clears the spool
+    /// folder of what runs that died left there.
     public func prepare() async throws {
-        let existing = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir)
+        var existing = hadCacheInfo.withLock { $0 }
+        if existing == nil { existing = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir) != nil }
         try await storage.prepareForWriting(extraFolders: indexDebugInfo ? [DebugInfoIndex.folder] : [])
         AtomicFile.removeStaleTemporaries(in: storage.spoolDirectory)
-        if existing == nil {
+        if existing == false {
             try await storage.write(NixCacheInfo.key, Array(cacheInfo.rendered().utf8),
                                     contentType: CacheContentType.cacheInfo)
         }
