@@ -78,14 +78,10 @@ public final class TransformFilter: ByteFilter {
             }
             offset += consumed
             filled += produced
-            if filled < buffer.count && consumed == 0 && produced == 0 {
-                if try await paused() { continue }
-                // A transform that takes nothing with room to write in has ended before its
-                // input (a decoder past the end of its data): waiting would spin for ever.
-                if filled == 0 { throw StreamTransformStalled(unused: bytes.endIndex - offset) }
-            }
-            if filled == buffer.count || (consumed == 0 && produced == 0) {
+            if filled == buffer.count {
                 try await flush()
+            } else if consumed == 0 && produced == 0 {
+                try await idle(unused: bytes.endIndex - offset)
             }
         }
     }
@@ -96,27 +92,31 @@ public final class TransformFilter: ByteFilter {
                 try transform.finish(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
             }
             filled += produced
-            if done || filled == buffer.count { try await flush() }
-            if done { return }
-            if produced == 0, try await !paused() {
-                // It wants more room than is left (liblz4 writes only where its worst case fits).
-                guard filled > 0 else { throw StreamTransformStalled(unused: 0) }
+            if done || filled == buffer.count {
                 try await flush()
+                if done { return }
+            } else if produced == 0 {
+                try await idle(unused: 0)
             }
         }
     }
 
     public func abandon() async { await transform.abandon() }
 
-    /// After a step that did nothing: for a transform that pauses while busy, passes on
-    /// what it made so far, lets other tasks run and a stop be noticed (within its
-    /// timeout), and says to go on.
-    private func paused() async throws -> Bool {
-        guard transform.pausesWhenBusy else { return false }
-        try Task.checkCancellation()
+    /// After a step that did nothing with room left in the buffer. A transform that pauses
+    /// while busy is given time: what it made so far goes on, other tasks run, and a stop
+    /// is noticed within its timeout. Any other wants the room the buffered output takes
+    /// (liblz4 writes only where its worst case fits), or, with the buffer empty, has ended
+    /// before its input (a decoder past the end of its data): waiting would spin for ever.
+    private func idle(unused: Int) async throws {
+        if transform.pausesWhenBusy {
+            try Task.checkCancellation()
+            try await flush()
+            await Task.yield()
+            return
+        }
+        guard filled > 0 else { throw StreamTransformStalled(unused: unused) }
         try await flush()
-        await Task.yield()
-        return true
     }
 
     private func flush() async throws {
