@@ -38,7 +38,7 @@ struct Ferry: AsyncParsableCommand {
             // A script reading --json hears of a refused command line too.
             if CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
                 let reason = message.split(separator: "\n").first.map { String($0.trimmingPrefix("Error: ")) } ?? message
-                writeStdout(CopyEvent.jsonLine(["event": "error", "error": reason, "exit_code": 2]))
+                writeStdout(CopyEvent.errorLine(reason, exitCode: 2))
             }
             exit(withError: ExitCode(2))
         }

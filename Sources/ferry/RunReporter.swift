@@ -81,7 +81,7 @@ final class RunReporter: Sendable {
 
     /// A run that could not start or stopped early: on stderr, and as an `error` event.
     func fail(_ text: String, exitCode: Int32) {
-        if json { writeStdout(CopyEvent.jsonLine(["event": "error", "error": text, "exit_code": Int(exitCode)])) }
+        if json { writeStdout(CopyEvent.errorLine(text, exitCode: exitCode)) }
         finish(text)
     }
 

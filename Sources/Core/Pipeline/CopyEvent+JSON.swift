@@ -34,6 +34,11 @@ extension CopyEvent {
     /// The event as one line of JSON, keys sorted, without the newline.
     public var jsonLine: String { CopyEvent.jsonLine(jsonObject) }
 
+    /// The `error` event of a run that could not start or stopped early.
+    public static func errorLine(_ text: String, exitCode: Int32) -> String {
+        jsonLine(["event": "error", "error": text, "exit_code": Int(exitCode)])
+    }
+
     public static func jsonLine(_ object: [String: Any]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return String(decoding: data, as: UTF8.self)
