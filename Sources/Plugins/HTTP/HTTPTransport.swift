@@ -272,11 +272,11 @@ final class HTTPTransport: Sendable {
     /// its `Retry-After`.
     private func failure(_ response: HTTPClientResponse, _ method: String, _ url: URLParts) async -> HTTPError {
         let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+        // Not for S3, which answers 501 NotImplemented, in XML, of a header it does not take.
+        let takesNoUploads = method == "PUT" && [405, 501].contains(response.status.code) && !text.contains("<Error>")
         let hint = switch response.status.code {
+        case _ where takesNoUploads: ": the server takes no uploads; write to one that does (nginx with WebDAV, an S3 bucket)"
         case 401: ": give credentials with netrc-file (default \(Netrc.defaultFile)) or bearer-token-file"
-        // Not for S3, which says 501 NotImplemented of a header it does not take, in XML.
-        case 405 where method == "PUT" && !text.contains("<Error>"), 501 where method == "PUT" && !text.contains("<Error>"):
-            ": the server takes no uploads; write to one that does (nginx with WebDAV, an S3 bucket)"
         case 300..<400: HTTPError.redirectHint(location: response.headers.first(name: "Location"),
                                                bucketRegion: response.headers.first(name: "x-amz-bucket-region"),
                                                endpoint: HTTPError.element("Endpoint", in: text))
