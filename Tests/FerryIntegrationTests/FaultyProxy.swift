@@ -69,8 +69,7 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
     static func start(before upstream: Int, _ fault: Fault, _ pattern: String, hold: Duration = .seconds(2),
                       in dir: TemporaryDirectory) throws -> FaultyProxy {
         let log = dir.path + "/faulty-proxy.log"
-        let seconds = String(Double(hold.components.seconds) + Double(hold.components.attoseconds) / 1e18)
-        return try FaultyProxy(log: log) { port in [String(port), String(upstream), fault.rawValue, pattern, log, seconds] }
+        return try FaultyProxy(log: log) { port in [String(port), String(upstream), fault.rawValue, pattern, log, String(hold.seconds)] }
     }
 
     private init(log: String, arguments: (Int) -> [String]) throws {
