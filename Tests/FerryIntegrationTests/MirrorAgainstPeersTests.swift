@@ -235,6 +235,26 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", "-r", top.path])
     }
 
+    @Test("small NARs Nix wrote at zstd level 22, whose frames ask for a 128 MiB window, reserve about their size, not the window")
+    func smallNarsReserveTheirSize() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let source = dir.path + "/source"
+        try run(["nix", "copy", "--to", "file://\(source)?compression=zstd&compression-level=22", top.path])
+        let nar = try #require(try FileManager.default.contentsOfDirectory(atPath: source + "/nar").first)
+        #expect(try run(["zstd", "-lv", "\(source)/nar/\(nar)"]).text.contains("Window Size: 128 MiB"))
+
+        let output = try run([ferryBinary, "mirror", "--json", "--from", "file://\(source)", "--to", "file://\(dir.path)/mirror",
+                              "--no-check-sigs", "--closure", top.path])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data((output.lines.last ?? "").utf8)) as? [String: Any])
+        #expect(summary["copied"] as? Int == all.count)
+        // One copy reserving its decoder's whole window would hold 129 MiB on its own.
+        let peak = try #require(summary["memory_peak_bytes"] as? Int)
+        #expect(peak < 32 << 20, "peak reservation \(peak) bytes")
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/mirror", "--no-trust", "-r", top.path])
+    }
+
     @Test("a damaged NAR file in the source cache is refused, and nothing is published for it")
     func damagedSource() throws {
         let (top, _) = try NixStore.closure.get()

@@ -117,7 +117,7 @@ public final class BinaryCacheSource: CompressedNarSource {
 
     public func readMemory(for info: PathInfo) -> Int {
         guard let compression = narInfos.known(info.path)?.compression else { return 0 }
-        return decoders[compression]?.decompressorMemory ?? 0
+        return decoders[compression]?.decompressorMemory(narSize: info.narSize) ?? 0
     }
 
     public func streamNar(of info: PathInfo, into sink: @escaping (ArraySlice<UInt8>) async throws -> Void) async throws {

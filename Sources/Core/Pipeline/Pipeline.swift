@@ -118,7 +118,7 @@ public struct Pipeline: Sendable {
     public func memoryPerCopy(_ info: PathInfo, passThrough: StoredNarForm? = nil) -> Int {
         let middle: Int
         if passThrough != nil {
-            middle = codec.decompressorMemory
+            middle = codec.decompressorMemory(narSize: info.narSize)
         } else {
             middle = source.readMemory(for: info)
                 + (backend.storesCompressedNars ? codec.compressorMemory(narSize: info.narSize) : 0)

@@ -20,6 +20,9 @@ public protocol Codec: Sendable {
     /// The most memory one decompressing stream may take; the decompressor refuses a
     /// stream that would need more (an xz dictionary, a zstd window above it).
     var decompressorMemory: Int { get }
+    /// What one decompressing stream of a NAR of `narSize` bytes takes at most, for the
+    /// limiter: often far less than `decompressorMemory` (see the default).
+    func decompressorMemory(narSize: UInt64) -> Int
     /// A stream that decompresses into `output`, or nil when this codec cannot.
     func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)?
     /// True when `compress(smallFile:)` works: for every codec that compresses NARs (exec
@@ -35,6 +38,24 @@ extension Codec {
     public func compressorCores(narSize: UInt64) -> Int { 0 }
     public var compresses: Bool { true }
     public var decompressorMemory: Int { 0 }
+
+    /// A decoder allocates the window its stream's header asks for (a small NAR Nix
+    /// compressed at zstd's `--ultra` levels asks for 128 MiB), but pages become the
+    /// process's only once written, and a window is written only as far as output comes
+    /// out of it: the NAR, which the check stops one chunk past its NarSize. So a small
+    /// NAR's decoder costs about its NarSize, not its window.
+    public func decompressorMemory(narSize: UInt64) -> Int {
+        decompressorMemory(narSize: narSize, bytesPerNarByte: 1)
+    }
+
+    /// `decompressorMemory(narSize:)` for a decoder that writes `bytesPerNarByte` bytes of
+    /// its buffers for each byte it puts out (libbz2: four), plus its state and one output
+    /// chunk past the NarSize; never more than `decompressorMemory`.
+    public func decompressorMemory(narSize: UInt64, bytesPerNarByte: UInt64) -> Int {
+        let (written, overflow) = narSize.multipliedReportingOverflow(by: bytesPerNarByte)
+        guard !overflow, written < UInt64(decompressorMemory) else { return decompressorMemory }
+        return min(decompressorMemory, Int(written) + decoderStateMemory)
+    }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
     public var compressesSmallFiles: Bool { compresses }
 
@@ -47,6 +68,10 @@ extension Codec {
         return output
     }
 }
+
+/// What any decoder holds besides the window it writes: its tables, block buffers
+/// (zstd's two of 128 KiB), and the output chunk the check refuses past a NarSize.
+private let decoderStateMemory = 1 << 20
 
 /// A codec whose NARs Ferry only reads (br, lzip): caches Nix wrote with it are
 /// mirrored, and a pipeline refuses it as its `[codec]` (`compresses`). Brotli still

@@ -23,6 +23,9 @@ public struct BZip2Codec: Codec {
     /// libbz2's decompressor needs about 64 KiB plus 400 KiB per 100k block size, at most 900k.
     public var decompressorMemory: Int { 4 << 20 }
 
+    /// Of those 400 KiB per 100k, a block writes four bytes for each byte it puts out.
+    public func decompressorMemory(narSize: UInt64) -> Int { decompressorMemory(narSize: narSize, bytesPerNarByte: 4) }
+
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
         TransformFilter(try BZip2Decompressor(), writingTo: output)
     }

@@ -20,6 +20,9 @@ public struct LZ4Codec: Codec {
     /// Two of the largest blocks a frame has (4 MiB each) and the 128 KiB liblz4 keeps for linked blocks.
     public var decompressorMemory: Int { 9 << 20 }
 
+    /// A small NAR's blocks are small: a block's input and output, two bytes for each it puts out.
+    public func decompressorMemory(narSize: UInt64) -> Int { decompressorMemory(narSize: narSize, bytesPerNarByte: 2) }
+
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
         TransformFilter(try LZ4Decompressor(), writingTo: output)
     }

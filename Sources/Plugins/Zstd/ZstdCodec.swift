@@ -39,7 +39,7 @@ public struct ZstdCodec: Codec {
     /// The largest window libzstd (and so Nix) decodes by default, 128 MiB, and a block
     /// buffer. Nix compresses a NAR without telling zstd its size, so at `--ultra` levels
     /// (21 and 22) even a small NAR's frame asks for the whole window, and the decoder
-    /// allocates it.
+    /// allocates it (but writes, and so takes, only as much of it as the NAR fills).
     public var decompressorMemory: Int { (1 << ZstdDecompressor.windowLogMax) + (1 << 20) }
 
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? {
