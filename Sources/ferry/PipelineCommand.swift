@@ -104,27 +104,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     let reporter = RunReporter(quiet: options.quiet, json: options.json, detail: options.verbose > 0)
     LoggingSystem.bootstrap { label in ReporterLogHandler(label: label, reporter: reporter, logLevel: options.logLevel) }
     let logger = Logger(label: "ferry")
-    let config: PipelineConfig
-    let storePaths: [StorePath]
-    do {
-        var raw = try makeRaw()
-        options.applyFlags(to: &raw)
-        config = try PipelineConfig.build(raw)
-        storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) } + options.listedPaths()
-        guard !storePaths.isEmpty else {
-            guard let list = options.pathsFrom else {
-                throw ValidationError("no store paths to copy: name them on the command line, in --paths-from or in `paths`")
-            }
-            // An empty list is a run with nothing to do, as a script that makes one expects.
-            reporter.finish("nothing to copy: the list in --paths-from \(list) is empty")
-            reporter.finish(RunSummary())
-            return
-        }
-    } catch let error as ValidationError {
-        throw error
-    } catch {
-        throw reporter.stop(error)
-    }
+    guard let (config, storePaths) = try prepare(makeRaw, paths: paths, options: options, reporter: reporter) else { return }
     let run = Task {
         let pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
         let ticker = reporter.tick(waiting: { await pipeline.limiter.statistics().currentlyWaiting },
@@ -146,6 +126,31 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     summary.stopSignal = stop.received
     reporter.finish(summary)
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+}
+
+/// The config and the store paths to copy, or nil when `--paths-from` listed none (a
+/// run with nothing to do, reported as such). A bad config or path is reported and thrown
+/// as its exit code.
+private func prepare(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], options: RunOptions,
+                  reporter: RunReporter) throws -> (PipelineConfig, [StorePath])? {
+    do {
+        var raw = try makeRaw()
+        options.applyFlags(to: &raw)
+        let config = try PipelineConfig.build(raw)
+        let storePaths = try (config.paths + paths).map { try StorePath(resolving: $0) } + options.listedPaths()
+        guard storePaths.isEmpty else { return (config, storePaths) }
+        guard let list = options.pathsFrom else {
+            throw ValidationError("no store paths to copy: name them on the command line, in --paths-from or in `paths`")
+        }
+        // An empty list is a run with nothing to do, as a script that makes one expects.
+        reporter.finish("nothing to copy: the list in --paths-from \(list) is empty")
+        reporter.finish(RunSummary())
+        return nil
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        throw reporter.stop(error)
+    }
 }
 
 extension RunReporter {
