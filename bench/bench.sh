@@ -157,7 +157,10 @@ row "ssh→file zstd-3: Ferry ÷ nix copy --from ssh://" ferry-ssh-zstd-libssh2 
 row "ssh→file zstd-3: Ferry, transport=openssh ÷ ssh dump\|zstd -3 -T$cores" ferry-ssh-zstd-openssh bound-ssh-zstd 1.15
 row "ssh→file zstd-3: nix copy --from ssh://" nix-ssh-zstd
 row "ssh→file zstd-3: ssh nix-store --dump \| zstd -3 -T$cores" bound-ssh-zstd
-for s in 1 2 4; do row "ssh→file none: Ferry, $s session(s) ÷ one OpenSSH dump" ferry-ssh-none-$s-libssh2 bound-ssh-none 1.2; done
+# max-connections defaults to jobs (4): the 4-session row is Ferry as it comes.
+for s in 1 2 4; do
+  row "ssh→file none: Ferry, $s session(s)$([ $s = 4 ] && echo ' (the default)') ÷ one OpenSSH dump" ferry-ssh-none-$s-libssh2 bound-ssh-none 1.2
+done
 row "ssh→file none: Ferry, transport=openssh, 1 session ÷ one OpenSSH dump" ferry-ssh-none-1-openssh bound-ssh-none 1.2
 row "ssh→file none: ssh nix-store --dump > file" bound-ssh-none
 row "ssh→file none: ssh nix-store --dump \| cat > file" cat-ssh-none
