@@ -8,7 +8,8 @@ public struct PluginSettings: Sendable, Equatable {
     /// True when the values came from a URL, where every value is a string to parse.
     public let fromURL: Bool
     /// What the user called a key that was moved here under another name (a URL's
-    /// `compression-level` is the codec's `level`), so errors name what was written.
+    /// `compression-level` is the codec's `level`), so errors name what was written; an
+    /// empty name when the location is what was written (`--memory-limit`: its value).
     public var keyNames: [String: String] = [:]
     /// The folder of the config file the values came from, where its relative paths start;
     /// nil for URLs and flags, whose paths start from the working directory.
