@@ -123,7 +123,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
         if let signal = stop.received { throw reporter.stop(interruptedBy: signal) }
         throw reporter.stop(error)
     }
-    summary.stopSignal = stop.received
+    summary.stopSignal = summary.interrupted ? stop.received : nil
     reporter.finish(summary)
     if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
 }

@@ -24,9 +24,12 @@ final class StopSignals {
     init(onStop: @escaping @Sendable (_ first: Bool) -> Void) {
         var sources: [any DispatchSourceSignal] = []
         let first = self.first
+        // A queue of its own, with a thread of its own: on Linux the global queues are the
+        // threads Swift's tasks run on, which copies that compress can keep busy for minutes.
+        let queue = DispatchQueue(label: "ferry.stop-signals")
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 let (isFirst, repeated) = first.received.withLock { received in
                     guard let earlier = received else {

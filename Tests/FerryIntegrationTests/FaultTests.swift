@@ -118,6 +118,31 @@ struct FaultTests {
         #expect(temporaries(cache).isEmpty && !FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
     }
 
+    @Test("from a cache in a folder, which never makes a copy wait, two NARs at zstd level 19 leave room: small paths are copied meanwhile, and SIGINT is heard at once")
+    func folderSourceLeavesRoom() async throws {
+        let bigs = [try NixStore.bigPath.get(), try NixStore.secondBigPath.get()]
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try run(["nix", "copy", "--to", "file://\(dir.path)/source?compression=none", top.path] + bigs.map(\.path))
+        // Each big NAR is about ten seconds of zstd -19 on one of Swift's two threads.
+        let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--from", "file://\(dir.path)/source",
+                                                 "--to", "file://\(dir.path)/cache?compression=zstd&compression-level=19",
+                                                 "--no-check-sigs", "--closure", top.path] + bigs.map(\.path), environment: nixEnvironment)
+        defer { ferry.kill(SIGKILL) }
+        let started = ContinuousClock.now
+        func smallOnesCopied() -> Bool { all.allSatisfy { ferry.stderr.contains("copied \($0.path)") } }
+        while !smallOnesCopied() && ContinuousClock.now - started < .seconds(5) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(smallOnesCopied(), "the small paths waited for the big ones: \(ferry.stderr)")
+        #expect(!bigs.contains { ferry.stderr.contains("copied \($0.path)") }, "the big ones were done too soon to stop: \(ferry.stderr)")
+        let signalled = ContinuousClock.now
+        let code = try await interrupt(ferry, after: .zero, within: 30)
+        #expect(code == 130, "\(ferry.stderr)")
+        #expect(ContinuousClock.now - signalled < .seconds(3), "the stop waited for the compressors")
+    }
+
     @Test("a stop says so; the same signal again a second or more later kills at once, while the stop still waits for a source that ignores it")
     func secondSignalKills() async throws {
         let dir = try TemporaryDirectory()

@@ -29,18 +29,22 @@ enum NixStore {
 
     /// One store path holding a 48 MiB incompressible file (the same path every run), so
     /// that a copy lasts long enough to be stopped or killed half-way.
-    static let bigPath: Result<StorePath, any Error> = Result {
+    static let bigPath = Result { try incompressiblePath(named: "ferry-it-big-nar", seed: 20261123) }
+    /// Another, for two long copies at once.
+    static let secondBigPath = Result { try incompressiblePath(named: "ferry-it-big-nar-2", seed: 20261124) }
+
+    private static func incompressiblePath(named name: String, seed: Int) throws -> StorePath {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try FileManager.default.createDirectory(atPath: dir.path + "/ferry-it-big-nar", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.path + "/" + name, withIntermediateDirectories: true)
         try run(["python3", "-c", """
             import random
-            r = random.Random(20261123)
-            with open('\(dir.path)/ferry-it-big-nar/blob', 'wb') as f:
+            r = random.Random(\(seed))
+            with open('\(dir.path)/\(name)/blob', 'wb') as f:
                 for _ in range(48):
                     f.write(r.randbytes(1 << 20))
             """])
-        return try StorePath(try run(["nix-store", "--add", dir.path + "/ferry-it-big-nar"]).text
+        return try StorePath(try run(["nix-store", "--add", dir.path + "/" + name]).text
             .trimmingCharacters(in: .whitespacesAndNewlines))
     }
 

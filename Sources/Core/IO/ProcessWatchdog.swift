@@ -6,7 +6,8 @@ import Glibc
 
 /// Ends a child that is still running at its deadline: kills its process group and closes
 /// its stdout, so a read in progress ends even if something outside the group holds the
-/// pipe. On a dispatch timer, so it strikes on time however busy Swift's threads are.
+/// pipe. On a dispatch timer with a queue of its own, so it strikes on time however busy
+/// Swift's threads are (on Linux the global queues are those threads).
 public final class ProcessWatchdog {
     private let timer: any DispatchSourceTimer
     private let strike = Strike()
@@ -17,7 +18,7 @@ public final class ProcessWatchdog {
     }
 
     public init(_ child: ChildProcess, after limit: Duration) {
-        timer = DispatchSource.makeTimerSource(queue: .global())
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ferry.process-watchdog"))
         timer.schedule(deadline: .now() + .milliseconds(Int(limit.milliseconds)))
         timer.setEventHandler { [strike] in
             guard !child.hasExited else { return }

@@ -136,7 +136,8 @@ public struct Pipeline: Sendable {
         do {
             var summary = try await copy(paths, selection: selection, observe: observe)
             summary.wallTime = clock.now - start
-            summary.interrupted = Task.isCancelled
+            // A stop that came once every path was there has nothing to abort.
+            summary.interrupted = Task.isCancelled && !summary.failed.isEmpty
             summary.limiter = await limiter.statistics()
             await close()
             observe(.finished(summary))
@@ -328,6 +329,7 @@ public struct Pipeline: Sendable {
                     try Task.checkCancellation()
                     try await check.write(chunk)
                     try await filter.write(chunk)
+                    await Pipeline.giveTurn()
                 }
                 // Checked before the codec ends its frame: a NAR shorter than its NarSize is
                 // then named as such, not by zstd, which was told that size up front.
@@ -342,6 +344,12 @@ public struct Pipeline: Sendable {
         }
     }
 
+    /// Lets the other tasks run between two chunks. A source that never waits (a cache in
+    /// a folder reads its files as fast as the disk gives them) would otherwise keep its
+    /// copy on one of Swift's few threads until the NAR ends: with a slow codec, minutes
+    /// in which smaller paths, the progress line and a stop wait.
+    private static func giveTurn() async { await Task.yield() }
+
     /// The source's compressed bytes into `writer` as they are, while a decompressor
     /// feeds the check, so NarHash and NarSize are still verified; returns the listing.
     private func passThrough(_ info: PathInfo, from compressed: any CompressedNarSource, to writer: any NarWriter,
@@ -352,6 +360,7 @@ public struct Pipeline: Sendable {
             try Task.checkCancellation()
             try await decoder.write(chunk)
             try await writer.write(chunk)
+            await Pipeline.giveTurn()
         }
         try await decoder.finish()
         return try check.finish()
