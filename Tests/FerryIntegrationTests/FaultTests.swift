@@ -23,12 +23,6 @@ struct FaultTests {
         }
     }
 
-    private func temporaries(_ cache: String) -> [String] {
-        [cache, cache + "/nar"].flatMap { dir in
-            ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".ferry-") }
-        }
-    }
-
     @Test("SIGTERM mid-copy, once or twice in a burst (as timeout sends it, to Ferry and its group): exit 143, the summary says interrupted, no temporary and no narinfo is left; a rerun completes",
           arguments: [1, 2])
     func sigterm(signals: Int) async throws {
@@ -344,5 +338,12 @@ struct FaultTests {
             return false
         }
         #expect(seen, "the copy never got going")
+    }
+}
+
+/// Ferry's temporary files left in a folder cache and its `nar/`.
+func temporaries(_ cache: String) -> [String] {
+    [cache, cache + "/nar"].flatMap { dir in
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".ferry-") }
     }
 }

@@ -214,10 +214,10 @@ struct SSHFaultTests {
 
     /// Starts a copy of the big path from ssh, waits until its NAR is streaming, does
     /// `fault` to the remote side (the session's sshd and nix-store: sshd buffers what
-    /// nix-store wrote, so only both together stop the stream), and returns the outcome
-    /// and the time from the fault to the end of the copy.
+    /// nix-store wrote, so only both together stop the stream) and to Ferry (its pid), and
+    /// returns the outcome and the time from the fault to the end of the copy.
     private func copyWithFault(transport: String, cache: String, ioTimeout: Int,
-                               fault: @escaping @Sendable ([Int32]) -> Void) async throws -> (CommandOutput, Duration) {
+                               fault: @escaping @Sendable (_ remote: [Int32], _ ferry: Int32) -> Void) async throws -> (CommandOutput, Duration) {
         let big = try NixStore.bigPath.get()
         // The remote nix-store's output passes through a throttle of 8 MB/s on the remote
         // side, so the NAR is produced while it streams: no buffer on the way can already
@@ -262,7 +262,7 @@ struct SSHFaultTests {
                 seen = directorySizes(cache + "/nar")
                 if seen.contains(where: { $0.key.contains(".ferry-") && $0.value > 4 << 20 }) {
                     let processes = server.sessionProcesses()
-                    fault(processes)
+                    fault(processes, copy.pid)
                     let faulted = ContinuousClock.now
                     while kill(copy.pid, 0) == 0 && ContinuousClock.now - faulted < .seconds(120) { usleep(10_000) }
                     return (processes, seen, ContinuousClock.now - faulted)
@@ -282,7 +282,7 @@ struct SSHFaultTests {
     func stalledPeer(transport: String) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let (result, elapsed) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 3) { pids in
+        let (result, elapsed) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 3) { pids, _ in
             for pid in pids { kill(pid, SIGSTOP) }
         }
         #expect(result.status == 1)
@@ -293,12 +293,27 @@ struct SSHFaultTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache").filter { $0.hasSuffix(".narinfo") }.isEmpty)
     }
 
+    @Test("SIGTERM while the remote side is stopped mid-copy ends the run in seconds, not after io-timeout",
+          arguments: SSHAgainstNixTests.transports)
+    func stopWhileStalled(transport: String) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (result, elapsed) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 60) { pids, ferry in
+            for pid in pids { kill(pid, SIGSTOP) }
+            usleep(500_000)
+            kill(ferry, SIGTERM)
+        }
+        #expect(result.status == 143, "\(result.stderr)")
+        #expect(elapsed < .seconds(10), "took \(elapsed)")
+        #expect(temporaries(dir.path + "/cache").isEmpty)
+    }
+
     @Test("a remote side killed mid-NAR fails the path and publishes nothing for it",
           arguments: SSHAgainstNixTests.transports)
     func killedPeer(transport: String) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let (result, _) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 30) { pids in
+        let (result, _) = try await copyWithFault(transport: transport, cache: dir.path + "/cache", ioTimeout: 30) { pids, _ in
             for pid in pids { kill(pid, SIGKILL) }
         }
         #expect(result.status == 1, "\(result.stderr)")

@@ -60,7 +60,7 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
             readAheadLater()
             return bytes
         }
-        let bytes = try await session.perform { [self] session in
+        let bytes = try await session.performUntilCancelled { [self] session in
             // A read-ahead may have run while this waited for the queue.
             if let bytes = ahead.withLock({ $0.take(maxLength) }) { return bytes }
             let deadline = Deadline.after(session.endpoint.ioTimeout, setting: "io-timeout")
@@ -109,7 +109,7 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
     }
 
     func write(_ bytes: ArraySlice<UInt8>) async throws {
-        try await session.perform { [self] session in
+        try await session.performUntilCancelled { [self] session in
             var deadline = Deadline.after(session.endpoint.ioTimeout, setting: "io-timeout")
             var offset = bytes.startIndex
             while offset < bytes.endIndex {

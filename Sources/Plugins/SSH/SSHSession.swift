@@ -26,6 +26,8 @@ final class SSHSession: @unchecked Sendable {
     /// When libssh2 said the next keepalive is due; until then none is offered, so a wait
     /// on a busy session costs no extra call. Touched only on `queue`.
     private var keepaliveDue = ContinuousClock.now
+    /// The stop of the call running on `queue`, if it can be stopped. Touched only on `queue`.
+    private var runningCallStop: CallStop?
 
     private static let initialized: Int32 = libssh2_init(0)
 
@@ -124,9 +126,34 @@ final class SSHSession: @unchecked Sendable {
 
     /// Runs `body` on the session's queue.
     func perform<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body(self) }) }
+        try await perform(body, stop: nil)
+    }
+
+    /// Runs `body` on the session's queue; once the task is cancelled, its waits end
+    /// within a slice by throwing `CancellationError`, so a stop does not sit out an
+    /// `io-timeout` on a stalled peer. A channel whose call was cut short cannot go on.
+    func performUntilCancelled<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R) async throws -> R {
+        let stop = CallStop()
+        return try await withTaskCancellationHandler {
+            try await perform(body, stop: stop)
+        } onCancel: {
+            stop.requested.store(true, ordering: .releasing)
         }
+    }
+
+    private func perform<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R, stop: CallStop?) async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                self.runningCallStop = stop
+                defer { self.runningCallStop = nil }
+                continuation.resume(with: Result { try body(self) })
+            }
+        }
+    }
+
+    /// Set when the task of a call made with `performUntilCancelled` is cancelled.
+    private final class CallStop: Sendable {
+        let requested = Atomic<Bool>(false)
     }
 
     /// Queues `body` on the session's queue without waiting for it.
@@ -167,6 +194,7 @@ final class SSHSession: @unchecked Sendable {
     /// keepalive when one is due; throws when closed or past `deadline`.
     func waitForSocket(until deadline: Deadline?, doing what: String) throws {
         if closed.load(ordering: .acquiring) { throw SSHError(endpoint, "\(what): the connection was closed", transient: true) }
+        if runningCallStop?.requested.load(ordering: .acquiring) == true { throw CancellationError() }
         if let deadline, ContinuousClock.now >= deadline.instant {
             throw SSHTimeout(endpoint: endpoint.description, operation: what, limit: deadline.setting)
         }
