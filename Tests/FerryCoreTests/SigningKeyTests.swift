@@ -50,7 +50,7 @@ struct SigningKeyTests {
     }
 
     @Test("bad key files are refused with a reason", arguments: [
-        ("nocolon", "name:base64"),
+        ("nocolon", "NAME:BASE64"),
         (":AAAA", "key name"),
         ("k:!!!", "base64"),
         ("k:AzYLsjZEqC0K6Bl8OVhdARA2WD+yRyd5ukhjJbFwK3M=", "32 bytes; expected 64 (this is a public key"),

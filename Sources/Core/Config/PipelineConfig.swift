@@ -174,8 +174,10 @@ extension PipelineConfig {
     private static func trustConfig(_ top: PluginSettings) throws(ConfigError) -> TrustConfig {
         var keys: [PublicKey] = []
         for text in try top.strings("trusted-public-keys") ?? [] {
-            do { keys.append(try PublicKey(parsing: text, source: "'\(text)'")) } catch {
-                throw ConfigError(top.location, key: "trusted-public-keys", "\(error) (expected NAME:BASE64, as in nix.conf)")
+            // Named by its name alone: the text may be a secret key given by mistake.
+            let name = text.trimmingWhitespace.split(separator: ":", maxSplits: 1).first ?? ""
+            do { keys.append(try PublicKey(parsing: text, source: "'\(name):…'")) } catch {
+                throw ConfigError(top.location, key: "trusted-public-keys", "\(error)")
             }
         }
         return TrustConfig(keys: keys, checkSignatures: try top.bool("check-signatures"))

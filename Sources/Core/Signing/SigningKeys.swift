@@ -121,7 +121,7 @@ public struct KeyError: Error, CustomStringConvertible, Equatable {
     static func split(_ text: String, source: String, expectedBytes: Int) throws(KeyError) -> (String, [UInt8]) {
         let trimmed = text.trimmingWhitespace
         guard let colon = trimmed.firstIndex(of: ":") else {
-            throw KeyError(source: source, reason: "expected 'name:base64'")
+            throw KeyError(source: source, reason: "expected NAME:BASE64, as nix.conf and `nix key` write keys")
         }
         let name = String(trimmed[..<colon])
         try checkName(name, in: source)
