@@ -274,7 +274,7 @@ struct MirrorAgainstPeersTests {
         #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(top.hashPart).narinfo"))
     }
 
-    @Test("a wrong trusted key refuses every path and writes nothing")
+    @Test("a wrong trusted key refuses every path and writes nothing, saying which keys signed them, or that a key of the signer's name does not verify its signature")
     func wrongKey() throws {
         let (top, all) = try NixStore.closure.get()
         let (source, _) = try NixWrittenCache.made.get()
@@ -286,8 +286,16 @@ struct MirrorAgainstPeersTests {
                               "--trusted-public-key", strangerKey, "--closure", top.path], check: false)
         #expect(output.status == 1)
         #expect(output.stderr.contains("0 copied, 0 already there, \(all.count) failed"), "\(output.stderr)")
-        #expect(output.stderr.contains("no signature by a trusted key"))
+        #expect(output.stderr.contains("signed only by keys not trusted here (nix-src-1;"), "\(output.stderr)")
         #expect(!FileManager.default.fileExists(atPath: cache), "the destination was touched")
+
+        // Another key under the source's name: its signatures do not verify.
+        try run(["nix-store", "--generate-binary-cache-key", "nix-src-1", dir.path + "/other.sec", dir.path + "/other.pub"])
+        let impostor = try String(contentsOfFile: dir.path + "/other.pub", encoding: .utf8)
+        let forged = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)",
+                              "--trusted-public-key", impostor, "--closure", top.path], check: false)
+        #expect(forged.status == 1)
+        #expect(forged.stderr.contains("its signature by 'nix-src-1' does not verify"), "\(forged.stderr)")
 
         let unsaid = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)", top.path], check: false)
         #expect(unsaid.status == 2)

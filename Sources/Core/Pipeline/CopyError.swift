@@ -11,7 +11,9 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
     /// the path is refused before any byte moves, as Nix refuses to add it.
     case referenceMissing(StorePath, reference: StorePath, destination: String)
     /// No signature on the path is by a trusted key: it is refused before any byte moves.
-    case untrusted(StorePath, source: String)
+    /// `signers` names the keys its signatures claim; one with a trusted key's name whose
+    /// signature does not verify means the narinfo was changed, or the key is another.
+    case untrusted(StorePath, source: String, signers: [String], trustedNames: Set<String>)
     /// The run was stopped (SIGINT, SIGTERM) before the path was copied.
     case interrupted(StorePath)
     /// The source does not have a requested path.
@@ -25,8 +27,16 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
             "not published because its reference \(reference) failed"
         case .referenceMissing(_, let reference, let destination):
             "its reference \(reference) is not at \(destination) and not copied by this run; copy it first, or with --closure"
-        case .untrusted(_, let source):
-            "refused, no signature by a trusted key (from \(source)); give its key with --trusted-public-key, or --no-check-sigs"
+        case .untrusted(_, let source, let signers, let trustedNames):
+            if let forged = signers.first(where: trustedNames.contains) {
+                "refused: its signature by '\(forged)' does not verify with the trusted key of that name (from \(source)): "
+                    + "the narinfo was changed after it was signed, or the key is not the one that signed it"
+            } else if signers.isEmpty {
+                "refused: it has no signature (from \(source)); sign it at the source, or copy unchecked with --no-check-sigs"
+            } else {
+                "refused: signed only by keys not trusted here (\(signers.joined(separator: ", ")); from \(source)); "
+                    + "give the key with --trusted-public-key, or --no-check-sigs"
+            }
         case .interrupted:
             "not copied, the run was interrupted"
         case .notInSource(let paths, let source):

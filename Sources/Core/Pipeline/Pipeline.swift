@@ -215,8 +215,10 @@ public struct Pipeline: Sendable {
     private func unfitPaths(_ infos: [PathInfo], wanted: Set<StorePath>) async throws -> [StorePath: CopyError] {
         var unfit: [StorePath: CopyError] = [:]
         if let trustedKeys {
+            let trustedNames = Set(trustedKeys.map(\.name))
             for info in infos where !info.isSigned(byAnyOf: trustedKeys) && !info.isSelfCertifying {
-                unfit[info.path] = .untrusted(info.path, source: source.description)
+                unfit[info.path] = .untrusted(info.path, source: source.description, signers: info.signerNames,
+                                              trustedNames: trustedNames)
             }
         }
         let outside = Set(infos.flatMap(\.references)).subtracting(wanted)

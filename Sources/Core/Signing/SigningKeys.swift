@@ -102,6 +102,11 @@ extension PathInfo {
         let fingerprint = self.fingerprint
         return keys.contains { key in signatures.contains { key.verify($0, of: fingerprint) } }
     }
+
+    /// The names of the keys that signed it, as the signatures say.
+    public var signerNames: [String] {
+        signatures.map { String($0.prefix { $0 != ":" }) }
+    }
 }
 
 /// A key file or key string that cannot be used, and why.
