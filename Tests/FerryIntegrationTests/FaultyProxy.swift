@@ -10,9 +10,12 @@ import Foundation
 ///   `NoSuchUpload` without reaching the server, as S3 answers a completion of an upload it
 ///   completed already (moto answers 200 again);
 /// - `.holding`: each answer is held back (`hold`) after the server has done the work, a
-///   request in flight for a client to be stopped in.
+///   request in flight for a client to be stopped in;
+/// - `.cutting`: the first answer to each is cut off half-way through its body, the
+///   connection closed (a server that died mid-download); a repeat passes.
 ///
-/// It logs each answer it drops (`dropped`), holds (`held`) and each repeat it refuses.
+/// It logs each answer it drops (`dropped`), holds (`held`), cuts (`cut`) and each repeat
+/// it refuses.
 final class FaultyProxy: StandInServer, @unchecked Sendable {
     let log: String
 
@@ -42,11 +45,11 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
                     with open(log, "a") as f: f.write(f"held {self.command} {self.path} {answer.status}\n")
                     time.sleep(hold)
                 with lock:
-                    lose = mode == "losing" and matches and self.path not in dropped
-                    if lose:
+                    first = mode in ("losing", "cutting") and matches and self.path not in dropped
+                    if first:
                         dropped.add(self.path)
-                        with open(log, "a") as f: f.write(f"dropped {self.command} {self.path} {answer.status}\n")
-                if lose:
+                        with open(log, "a") as f: f.write(f"{'dropped' if mode == 'losing' else 'cut'} {self.command} {self.path} {answer.status}\n")
+                if first and mode == "losing":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -55,6 +58,11 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
                 for k, v in headers: self.send_header(k, v)
                 if not any(k.lower() == "content-length" for k, _ in headers): self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
+                if first:
+                    self.wfile.write(data[:len(data) // 2]); self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if self.command != "HEAD": self.wfile.write(data)
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = forward
         http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
@@ -62,7 +70,7 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
 
     /// What it does to the requests a pattern matches.
     enum Fault: String {
-        case losing, holding
+        case losing, holding, cutting
     }
 
     /// `hold`: how long `.holding` holds an answer back.
@@ -77,8 +85,8 @@ final class FaultyProxy: StandInServer, @unchecked Sendable {
         try super.init(script: Self.script, arguments: arguments)
     }
 
-    /// What it did: `dropped METHOD PATH STATUS` and `held METHOD PATH STATUS` (the status
-    /// the server had given), and `refused METHOD PATH`.
+    /// What it did: `dropped METHOD PATH STATUS`, `held METHOD PATH STATUS` and `cut METHOD
+    /// PATH STATUS` (the status the server had given), and `refused METHOD PATH`.
     var actions: [String] { logLines(atPath: log) }
 
 }

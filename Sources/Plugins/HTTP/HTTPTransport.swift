@@ -140,6 +140,10 @@ final class HTTPTransport: Sendable {
             configuration.decompression = .disabled
             configuration.redirectConfiguration = key.followRedirects ? .follow(max: 5, allowCycles: false) : .disallow
             configuration.proxy = key.proxy
+            // A refused connection fails its request at once, to be retried (and logged) by
+            // `retry` like any other failure; the pool would try again, silently, until
+            // connect-timeout ran out, for every request to a server that is down.
+            configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[key] = client
             return client
@@ -163,8 +167,7 @@ final class HTTPTransport: Sendable {
                 }
                 throw await failure(response, method.rawValue, url)
             }) { attempt, error, wait in
-                logger.notice("HTTP request failed, trying again", metadata: [
-                    "request": "\(method) \(url.path)", "attempt": "\(attempt)", "error": "\(error)", "wait": "\(wait)"])
+                logger.notice("retrying \(method) \(url.path) in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))")
             }
         } catch var error as HTTPError where attempts > 1 {
             error.attempts = attempts
@@ -230,12 +233,22 @@ final class HTTPTransport: Sendable {
         }
         try await expectSuccess(response, "GET", url)
         try refuseEncoded(response, url)
-        do {
-            for try await buffer in response.body {
-                try await sink(Array(buffer.readableBytesView)[...])
+        var body = response.body.makeAsyncIterator()
+        var received = 0
+        while true {
+            let buffer: ByteBuffer?
+            do {
+                buffer = try await body.next()
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // A connection lost mid-body is transient: the caller may try again.
+                throw HTTPError(cache: cache, request: "GET \(url.path)",
+                                reason: "the connection broke after \(ByteSize.format(received)) of the body: \(describe(error))")
             }
-        } catch let error as HTTPClientError {
-            throw HTTPError(cache: cache, request: "GET \(url.path)", reason: describe(error))
+            guard let buffer else { return }
+            received += buffer.readableBytes
+            try await sink(Array(buffer.readableBytesView)[...])
         }
     }
 
