@@ -135,14 +135,17 @@ struct SSHAgainstNixTests {
         try ferry(["copy-closure", "--from", url + "&transport=openssh", "--to", "file://\(dir.path)/b", top])
     }
 
-    @Test("accept-new-host-key records an unknown host, then trusts only that key") func acceptNew() throws {
+    @Test("accept-new-host-key records an unknown host once, whatever number of sessions meet it, after a last line left unended; then trusts only that key")
+    func acceptNew() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let top = try NixStore.closure.get().top.path
+        let other = "other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+        try other.write(toFile: dir.path + "/known", atomically: true, encoding: .utf8)
         let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/known"
         try ferry(["copy-closure", "--from", url + "&accept-new-host-key=true", "--to", "file://\(dir.path)/a", top])
-        let recorded = try String(contentsOfFile: dir.path + "/known", encoding: .utf8)
-        #expect(recorded.hasPrefix("[127.0.0.1]:\(server.port) "))
+        let recorded = try String(contentsOfFile: dir.path + "/known", encoding: .utf8).split(separator: "\n")
+        #expect(recorded.count == 2 && recorded[0] == other && recorded[1].hasPrefix("[127.0.0.1]:\(server.port) "), "\(recorded)")
         // Recorded, the key is now simply known: no flag needed.
         try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/b", top])
     }

@@ -65,18 +65,25 @@ struct HostKeyCheck {
         }
     }
 
-    /// Appends the key to the known-hosts file (accept-new-host-key).
+    /// Appends the key to the known-hosts file (accept-new-host-key), holding a lock on
+    /// the file: the sessions of a run (or two runs) that meet a new host at once record
+    /// it once. A file that does not end its last line keeps that line whole.
     private func record(_ key: HostKey) throws {
-        let line = key.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n"
         let path = endpoint.knownHostsFile
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SSHError(endpoint, "cannot record the new host key: \(SystemError("open", path))") }
+        defer { close(fd) }
+        do {
+            guard flock(fd, LOCK_EX) == 0 else { throw SystemError("lock", path) }
+            // Another session may have recorded it while this one waited for the lock.
+            let text = try readTextFile(path)
+            let recorded = KnownHosts(parsing: text, source: path)
+            if case .trusted = recorded.check(key, host: endpoint.host, port: endpoint.port) { return }
+            let line = (text.isEmpty || text.hasSuffix("\n") ? "" : "\n")
+                + key.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n"
+            try Array(line.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }
+        } catch {
+            throw SSHError(endpoint, "cannot record the new host key: \(error)")
         }
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw SSHError(endpoint, "cannot record the new host key in \(path)")
-        }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(line.utf8))
     }
 }
