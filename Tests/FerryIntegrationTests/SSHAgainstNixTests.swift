@@ -105,6 +105,22 @@ struct SSHAgainstNixTests {
         }
     }
 
+    @Test("an ssh-key that cannot be read, or no agent and no key in ~/.ssh, is a configuration error (exit 2) before any connection")
+    func nothingToLogInWith() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let top = try NixStore.closure.get().top.path
+        let url = "ssh://root@127.0.0.1:\(server.port)?known-hosts=\(server.knownHosts)"
+        let unreadable = try ferry(["copy-closure", "--from", url + "&ssh-key=\(dir.path)/missing", "--to", "file://\(dir.path)/c", top], check: false)
+        #expect(unreadable.status == 2 && unreadable.stderr.contains("ssh-key: cannot read the key file \(dir.path)/missing"),
+                "\(unreadable.stderr)")
+        var bare = nixEnvironment.merging(["HOME": dir.path]) { $1 }
+        bare["SSH_AUTH_SOCK"] = nil
+        let none = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/c", top], environment: bare, check: false)
+        #expect(none.status == 2 && none.stderr.contains("nothing to log in with"), "\(none.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/c"))
+    }
+
     @Test("the host key pinned as Nix's base64-ssh-public-host-key is enough", arguments: transports)
     func pinnedHostKey(transport: String) throws {
         let dir = try TemporaryDirectory()
@@ -187,7 +203,7 @@ struct SSHAgainstNixTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let started = ContinuousClock.now
-        let result = try ferry(["copy-closure", "--from", "ssh://root@127.0.0.1:\(port)?connect-timeout=2&known-hosts=\(server.knownHosts)",
+        let result = try ferry(["copy-closure", "--from", "ssh://root@127.0.0.1:\(port)?connect-timeout=2&known-hosts=\(server.knownHosts)&ssh-key=\(server.clientKey)",
                                 "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
         #expect(result.status == 1)
         #expect(result.stderr.contains("connect-timeout"), "\(result.stderr)")

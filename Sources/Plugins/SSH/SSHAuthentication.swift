@@ -9,6 +9,9 @@ struct SSHAuthentication {
 
     init(_ endpoint: SSHEndpoint) { self.endpoint = endpoint }
 
+    /// The keys in `~/.ssh` tried after the agent, in order.
+    static let defaultKeyNames = ["id_ed25519", "id_ecdsa"]
+
     /// Runs on the session's queue.
     func authenticate(_ session: SSHSession, deadline: Deadline) throws {
         if let file = endpoint.identityFile {
@@ -19,7 +22,7 @@ struct SSHAuthentication {
             if try agent(session, deadline: deadline) { return }
             tried.append("the agent at \(socket)")
         }
-        for name in ["id_ed25519", "id_ecdsa"] {
+        for name in Self.defaultKeyNames {
             let file = expandingTilde("~/.ssh/\(name)")
             guard FileManager.default.fileExists(atPath: file) else { continue }
             do {
@@ -29,13 +32,17 @@ struct SSHAuthentication {
                 tried.append(file)
             }
         }
-        throw SSHError(endpoint, "authentication as \(endpoint.user) failed: "
-            + (tried.isEmpty ? "no agent and no key in ~/.ssh; give one with ssh-key=FILE" : "the server refused \(tried.joined(separator: ", "))"))
+        // Nothing to log in with is the setup's fault, as a bad setting is (exit 2).
+        guard !tried.isEmpty else {
+            throw ConfigError(endpoint.description, key: "ssh-key", "nothing to log in with as \(endpoint.user): no ssh-agent "
+                + "(SSH_AUTH_SOCK) and no ~/.ssh/\(Self.defaultKeyNames.joined(separator: " or ")); give a key with ssh-key=FILE")
+        }
+        throw SSHError(endpoint, "authentication as \(endpoint.user) failed: the server refused \(tried.joined(separator: ", "))")
     }
 
     private func keyFile(_ file: String, session: SSHSession, deadline: Deadline) throws {
         guard FileManager.default.isReadableFile(atPath: file) else {
-            throw SSHError(endpoint, "the key file \(file) (ssh-key) cannot be read")
+            throw ConfigError(endpoint.description, key: "ssh-key", "cannot read the key file \(file)")
         }
         let publicFile = FileManager.default.fileExists(atPath: file + ".pub") ? file + ".pub" : nil
         do {
