@@ -121,6 +121,19 @@ struct SSHAgainstNixTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/c"))
     }
 
+    @Test("a host that refuses the first connection is tried again, as often as --retries says, before the run gives up")
+    func refusedAtStart() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let closed = try freePort()
+        let url = "ssh://root@127.0.0.1:\(closed)?ssh-key=\(server.clientKey)&known-hosts=\(server.knownHosts)"
+        let result = try ferry(["copy-closure", "--retries", "3", "--retry-delay", "10ms", "--from", url,
+                                "--to", "file://\(dir.path)/c", try NixStore.closure.get().top.path], check: false)
+        #expect(result.status == 1 && result.stderr.contains("Connection refused"), "\(result.stderr)")
+        #expect(result.stderr.contains("(attempt 1 failed: ") && result.stderr.contains("(attempt 2 failed: ")
+                && !result.stderr.contains("(attempt 3 failed: "), "\(result.stderr)")
+    }
+
     @Test("the host key pinned as Nix's base64-ssh-public-host-key is enough", arguments: transports)
     func pinnedHostKey(transport: String) throws {
         let dir = try TemporaryDirectory()
@@ -203,7 +216,7 @@ struct SSHAgainstNixTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let started = ContinuousClock.now
-        let result = try ferry(["copy-closure", "--from", "ssh://root@127.0.0.1:\(port)?connect-timeout=2&known-hosts=\(server.knownHosts)&ssh-key=\(server.clientKey)",
+        let result = try ferry(["copy-closure", "--retries", "1", "--from", "ssh://root@127.0.0.1:\(port)?connect-timeout=2&known-hosts=\(server.knownHosts)&ssh-key=\(server.clientKey)",
                                 "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
         #expect(result.status == 1)
         #expect(result.stderr.contains("connect-timeout"), "\(result.stderr)")

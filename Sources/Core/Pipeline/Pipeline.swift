@@ -160,8 +160,8 @@ public struct Pipeline: Sendable {
         }
         let requested = Array(Set(paths)).sorted()
         source.openAhead()
-        try await backend.check()
-        let valid = try await source.protect(requested)
+        try await reaching { try await backend.check() }
+        let valid = try await reaching { try await source.protect(requested) }
         let missing = requested.filter { !valid.contains($0) }
         guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }
         let planning = ContinuousClock.now
@@ -206,6 +206,14 @@ public struct Pipeline: Sendable {
         }
         summary.failed = await scheduler.failures.map { ($0.path, "\($0.error)") }
         return summary
+    }
+
+    /// The run's first contact with a peer: a failure that may pass (a refused connection
+    /// while sshd restarts) is tried again as a path's copy is, instead of ending the run.
+    private func reaching<T>(_ step: () async throws -> T) async throws -> T {
+        try await retry.run(step) { attempt, error, wait in
+            logger.notice("retrying in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))")
+        }
     }
 
     /// The paths refused before a byte moves: those no trusted key signed (unless their
