@@ -44,6 +44,11 @@ struct SSHAgainstNixTests {
                    "--to", server.url("transport=\(transport)&remote-store=\(second)"), top.path])
         try run(["nix", "store", "verify", "--no-trust", "--store", second, "-r", top.path])
         #expect(try NixStore.pathInfo(top, store: second)["ultimate"] == nil)
+        // A store on that host that lacks the path is named with its remote-store.
+        let empty = dir.path + "/empty"
+        let missing = try ferry(["copy-closure", "--from", server.url("transport=\(transport)&remote-store=\(empty)"),
+                                 "--to", "file://\(dir.path)/cache", top.path], check: false)
+        #expect(missing.status == 1 && missing.stderr.contains("?remote-store=\(empty): \(top.path)"), "\(missing.stderr)")
     }
 
     @Test("compress=true (nix-copy-closure --gzip) has sshd agree on zlib for the connection, which plain copies do not; a server that offers no compression gets an uncompressed copy, whole",

@@ -72,6 +72,12 @@ public enum SSHStore {
             guard connections >= 1 else { throw settings.error("max-connections", "must be 1 or more") }
         }
 
+        /// The store as a URL names it: the host, and the store there when not its default,
+        /// so two stores on one host are told apart in messages.
+        var storeDescription: String {
+            endpoint.description + (endpoint.remoteStore.map { "?remote-store=\($0)" } ?? "")
+        }
+
         var connect: ServeConnectionPool.Connect {
             { [endpoint, transport] in
                 let stream: any ServeTransport = transport == "openssh"
@@ -91,7 +97,7 @@ public enum SSHStore {
         options: options, schemes: ["ssh"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let ssh = try Settings(settings, context: context)
-        return ServeStoreSource(description: ssh.endpoint.description, maxConnections: ssh.connections, connect: ssh.connect)
+        return ServeStoreSource(description: ssh.storeDescription, maxConnections: ssh.connections, connect: ssh.connect)
     }
 
     public static let backend = Plugin<any StoreBackend>(
@@ -99,6 +105,6 @@ public enum SSHStore {
         options: options, schemes: ["ssh"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let ssh = try Settings(settings, context: context)
-        return ServeStoreBackend(description: ssh.endpoint.description, maxConnections: ssh.connections, connect: ssh.connect)
+        return ServeStoreBackend(description: ssh.storeDescription, maxConnections: ssh.connections, connect: ssh.connect)
     }
 }
