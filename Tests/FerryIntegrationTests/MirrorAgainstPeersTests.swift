@@ -488,7 +488,7 @@ struct MirrorToS3Tests {
         #expect(try s3.download(into: dir.path + "/downloaded").filter { $0.key.hasSuffix(".narinfo") }.count == all.count)
     }
 
-    @Test("a wrong secret key is a clear authentication error, and nothing is written")
+    @Test("a wrong secret key, or a bucket that does not exist, is a configuration error (exit 2) that says so, and nothing is written")
     func wrongSecret() throws {
         let (top, _) = try NixStore.closure.get()
         let (source, sourceKey) = try NixWrittenCache.made.get()
@@ -499,11 +499,17 @@ struct MirrorToS3Tests {
         let output = try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", s3.url(),
                               "--trusted-public-key", sourceKey, "--closure", top.path],
                              environment: s3.environment(secret: "not-the-secret"), check: false)
-        #expect(output.status == 1)
+        #expect(output.status == 2)
         #expect(output.stderr.contains("SignatureDoesNotMatch"), "\(output.stderr)")
         #expect(output.stderr.contains("the access key or secret is wrong"), "\(output.stderr)")
         #expect(!output.stderr.contains("not-the-secret"), "the secret appeared in a message")
         #expect(try s3.download(into: dir.path + "/downloaded").isEmpty)
+
+        let noBucket = try run([ferryBinary, "mirror", "--from", "file://\(source)",
+                                "--to", s3.url().replacingOccurrences(of: "s3://\(s3.bucket)", with: "s3://no-such-bucket"),
+                                "--trusted-public-key", sourceKey, "--closure", top.path], environment: s3.environment(), check: false)
+        #expect(noBucket.status == 2 && noBucket.stderr.contains("NoSuchBucket") && noBucket.stderr.contains("create the bucket"),
+                "\(noBucket.stderr)")
     }
 
     @Test("a multipart upload whose completion was answered but the answer lost is found whole, not failed")

@@ -207,12 +207,15 @@ final class HTTPTransport: Sendable {
     /// `read`, keeping a `Content-Encoding` for the caller to decode.
     func readEncoded(_ url: URLParts) async throws -> EncodedFile? {
         let response = try await send(.GET, url)
-        if response.status == .notFound { return nil }
-        if response.status == .forbidden {
+        if [.notFound, .forbidden].contains(response.status) {
+            // Wrong keys or no bucket are the setup's fault, as a bad setting is (exit 2).
             let body = String(buffer: try await response.body.collect(upTo: 64 << 10))
-            guard HTTPError.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") }) else { return nil }
-            throw HTTPError(cache: cache, request: "GET \(url.path)", status: 403,
-                            reason: "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
+            if body.contains("<Code>NoSuchBucket</Code>") {
+                throw ConfigError("\(cache): GET \(url.path)", "404 Not Found\(HTTPError.explanation(body)): create the bucket, or name one that exists")
+            }
+            guard response.status == .forbidden, HTTPError.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") })
+            else { return nil }
+            throw ConfigError("\(cache): GET \(url.path)", "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
         return EncodedFile(bytes: Array(buffer: try await response.body.collect(upTo: EncodedFile.sizeLimit)),
