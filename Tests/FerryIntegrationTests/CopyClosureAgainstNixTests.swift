@@ -125,7 +125,7 @@ struct CopyClosureAgainstNixTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/elsewhere/cache"))
     }
 
-    @Test("a new cache has the folders nix copy makes; a destination that cannot be made is a configuration error that names it")
+    @Test("a new cache has the folders nix copy makes; a destination that cannot be made, or a cache folder named as a store, is a configuration error that names it")
     func cacheFolders() throws {
         let (top, _) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
@@ -144,6 +144,11 @@ struct CopyClosureAgainstNixTests {
         #expect(refused.status == 2, "\(refused.stderr)")
         #expect(refused.stderr.contains("file://\(dir.path)/a-file/cache: cannot create the cache's folders") && refused.stderr.contains("Not a directory"),
                 "\(refused.stderr)")
+        // A cache's folder named as a store (no file://) is refused, not made into a store.
+        let bare = try ferry(["copy-closure", "--from", dir.path + "/by-nix", "--to", "file://\(dir.path)/c", top.path], check: false)
+        #expect(bare.status == 2 && bare.stderr.contains("holds a binary cache") && bare.stderr.contains("file://\(dir.path)/by-nix"),
+                "\(bare.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/by-nix/nix"))
     }
 
     @Test("a second run copies nothing; two runs into fresh caches write identical files") func deterministic() throws {

@@ -1,4 +1,5 @@
 import FerryCore
+import Foundation
 
 /// The `local` source and backend: this machine's Nix store, or another store root as
 /// Nix names it (`local?root=/r`, or the bare path `/r`), through `nix-store --serve --write`.
@@ -39,6 +40,10 @@ public enum LocalStore {
                 throw settings.error("max-connections", "must be 1 or more")
             }
             ioTimeout = try settings.duration("io-timeout") ?? .seconds(120)
+            // Nix would make a store inside the cache's folder.
+            if let root, FileManager.default.fileExists(atPath: root + "/nix-cache-info") {
+                throw settings.error("root", "\(root) holds a binary cache (it has a nix-cache-info), not a store: name it file://\(root)")
+            }
         }
 
         var connect: ServeConnectionPool.Connect {
