@@ -139,6 +139,18 @@ struct SSHAgainstNixTests {
                 && !result.stderr.contains("(attempt 3 failed: "), "\(result.stderr)")
     }
 
+    @Test("transport=openssh passes NIX_SSHOPTS to ssh as Nix does: a URL without a port reaches the one it names")
+    func nixSSHOptions() throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let url = "ssh://root@127.0.0.1?transport=openssh&ssh-key=\(server.clientKey)&known-hosts=\(server.knownHosts)"
+        let output = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/c", top.path],
+                             environment: nixEnvironment.merging(["NIX_SSHOPTS": "-p \(server.port) -o ConnectionAttempts=1"]) { $1 },
+                             check: false)
+        #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+    }
+
     @Test("the host key pinned as Nix's base64-ssh-public-host-key is enough", arguments: transports)
     func pinnedHostKey(transport: String) throws {
         let dir = try TemporaryDirectory()

@@ -13,11 +13,16 @@ enum OpenSSHTransport {
             try Data((pinned.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n").utf8)
                 .write(to: URL(fileURLWithPath: knownHosts))
         }
-        var command = ["ssh", "-x", "-a", "-T", "-p", String(endpoint.port),
-                       "-o", "BatchMode=yes",
-                       "-o", "UserKnownHostsFile=\(knownHosts)",
-                       "-o", "StrictHostKeyChecking=\(endpoint.acceptNewHostKey && endpoint.pinnedHostKey == nil ? "accept-new" : "yes")",
-                       "-o", "ConnectTimeout=\(max(1, endpoint.connectTimeout.components.seconds))"]
+        // NIX_SSHOPTS as Nix passes it (split at spaces) and first, so its `-o` settings
+        // win (ssh keeps the first value of each); the port goes last (ssh keeps the last
+        // `-p`), and only when the URL gives one: else NIX_SSHOPTS or ~/.ssh/config says.
+        let nixOptions = (getenvString("NIX_SSHOPTS") ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+        var command = ["ssh"] + nixOptions + ["-x", "-a", "-T"]
+        if endpoint.port != 22 { command += ["-p", String(endpoint.port)] }
+        command += ["-o", "BatchMode=yes",
+                    "-o", "UserKnownHostsFile=\(knownHosts)",
+                    "-o", "StrictHostKeyChecking=\(endpoint.acceptNewHostKey && endpoint.pinnedHostKey == nil ? "accept-new" : "yes")",
+                    "-o", "ConnectTimeout=\(max(1, endpoint.connectTimeout.components.seconds))"]
         if let keepalive = endpoint.keepalive {
             command += ["-o", "ServerAliveInterval=\(max(1, keepalive.components.seconds))"]
         }
