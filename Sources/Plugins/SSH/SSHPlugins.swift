@@ -17,7 +17,7 @@ public enum SSHStore {
         PluginOption("connect-timeout", "duration", default: "30s", "connecting, handshake and login"),
         PluginOption("io-timeout", "duration", default: "120s", "no byte moved for this long is an error"),
         PluginOption("keepalive", "duration", default: "15s", "SSH keepalive interval; 0 turns it off"),
-        PluginOption("max-connections", "integer", default: "jobs", "SSH sessions at most, for NARs in parallel"),
+        PluginOption("max-connections", "integer", default: "jobs", "SSH sessions at most for NARs in parallel; a source opens one more, which holds its paths for the run"),
         PluginOption("compress", "bool", default: "false", "zlib on the connection when the server offers it, as Nix's compress and nix-copy-closure --gzip: for slow links (openssh also follows ~/.ssh/config)"),
         PluginOption("transport", "string", default: "libssh2", "libssh2, or openssh for the system ssh (~/.ssh/config, ProxyJump, RSA keys)"),
     ]
