@@ -104,7 +104,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     let reporter = RunReporter(quiet: options.quiet, json: options.json, detail: options.verbose > 0)
     LoggingSystem.bootstrap { label in ReporterLogHandler(label: label, reporter: reporter, logLevel: options.logLevel) }
     let logger = Logger(label: "ferry")
-    guard let (config, storePaths) = try prepare(makeRaw, paths: paths, options: options, reporter: reporter) else { return }
+    guard let (config, storePaths) = try configAndPaths(makeRaw, paths: paths, options: options, reporter: reporter) else { return }
     let run = Task {
         let pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
         let ticker = reporter.tick(waiting: { await pipeline.limiter.statistics().currentlyWaiting },
@@ -131,7 +131,7 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
 /// The config and the store paths to copy, or nil when `--paths-from` listed none (a
 /// run with nothing to do, reported as such). A bad config or path is reported and thrown
 /// as its exit code.
-private func prepare(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], options: RunOptions,
+private func configAndPaths(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], options: RunOptions,
                   reporter: RunReporter) throws -> (PipelineConfig, [StorePath])? {
     do {
         var raw = try makeRaw()

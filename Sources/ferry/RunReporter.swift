@@ -116,7 +116,7 @@ final class RunReporter: Sendable {
         case .failed(let path, let error):
             "failed \(path): \(error)"
         case .retrying(let path, let attempt, let error, let wait):
-            "retrying \(path) in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))"
+            RetryPolicy.retryLine(path.path, attempt: attempt, error: error, wait: wait)
         case .skipped, .started, .published, .finished, .memoryWaited:
             nil
         }

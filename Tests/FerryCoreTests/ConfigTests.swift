@@ -100,7 +100,7 @@ struct PipelineConfigTests {
         ("[limiter\n", "p.toml line 1"),
         ("[limiter]\n[codec]\nplugin = \"xz\"\n[backend]\nplugin = \"file\"\ncompression = \"zstd\"\n", "p.toml [backend] compression: conflicts"),
         ("trusted-public-keys = [\"k\"]\n[limiter]\n[backend]\nplugin = \"file\"\n",
-         "p.toml trusted-public-keys: invalid key 'k:…': expected NAME:BASE64, as nix.conf and `nix key` write keys"),
+         "p.toml trusted-public-keys: invalid key (given without a NAME:): expected NAME:BASE64, as nix.conf and `nix key` write keys"),
         // A secret key given as a trusted one is named, not shown.
         ("trusted-public-keys = [\"k-1:\(String(repeating: "A", count: 86))==\"]\n[limiter]\n[backend]\nplugin = \"file\"\n",
          "p.toml trusted-public-keys: invalid key 'k-1:…': the key has 64 bytes; expected 32 (this is a secret key"),

@@ -95,7 +95,7 @@ struct SSHAgainstNixTests {
         #expect(result.stderr.contains(transport == "libssh2" ? "THE HOST KEY HAS CHANGED" : "HOST IDENTIFICATION HAS CHANGED"), "\(result.stderr)")
     }
 
-    @Test("a key the server does not accept is an authentication error naming it", arguments: transports)
+    @Test("a key the server does not accept is an authentication error naming it, not tried again", arguments: transports)
     func wrongUserKey(transport: String) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -103,6 +103,7 @@ struct SSHAgainstNixTests {
         let url = "ssh://root@127.0.0.1:\(server.port)?ssh-key=\(dir.path)/stranger&known-hosts=\(server.knownHosts)&transport=\(transport)"
         let result = try ferry(["copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", try NixStore.closure.get().top.path], check: false)
         #expect(result.status == 1)
+        #expect(!result.stderr.contains("(attempt 1 failed"), "a refused login was tried again: \(result.stderr)")
         if transport == "libssh2" {
             #expect(result.stderr.contains("authentication as root with the key \(dir.path)/stranger"), "\(result.stderr)")
         } else {
@@ -110,7 +111,7 @@ struct SSHAgainstNixTests {
         }
     }
 
-    @Test("an ssh-key that cannot be read, or no agent and no key in ~/.ssh, is a configuration error (exit 2) before any connection")
+    @Test("an ssh-key that cannot be read, or no agent and no key in ~/.ssh, is a configuration error (exit 2) before any copy")
     func nothingToLogInWith() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

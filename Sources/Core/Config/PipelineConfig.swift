@@ -175,8 +175,9 @@ extension PipelineConfig {
         var keys: [PublicKey] = []
         for text in try top.strings("trusted-public-keys") ?? [] {
             // Named by its name alone: the text may be a secret key given by mistake.
-            let name = text.trimmingWhitespace.split(separator: ":", maxSplits: 1).first ?? ""
-            do { keys.append(try PublicKey(parsing: text, source: "'\(name):…'")) } catch {
+            let parts = text.trimmingWhitespace.split(separator: ":", maxSplits: 1)
+            let named = parts.count == 2 ? "'\(parts[0]):…'" : "(given without a NAME:)"
+            do { keys.append(try PublicKey(parsing: text, source: named)) } catch {
                 throw ConfigError(top.location, key: "trusted-public-keys", "\(error)")
             }
         }

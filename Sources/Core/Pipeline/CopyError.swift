@@ -11,13 +11,18 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
     /// the path is refused before any byte moves, as Nix refuses to add it.
     case referenceMissing(StorePath, reference: StorePath, destination: String)
     /// No signature on the path is by a trusted key: it is refused before any byte moves.
-    /// `signers` names the keys its signatures claim; one with a trusted key's name whose
-    /// signature does not verify means the narinfo was changed, or the key is another.
-    case untrusted(StorePath, source: String, signers: [String], trustedNames: Set<String>)
+    /// `signers` names the keys its signatures claim; `forgedBy`, a trusted key's name
+    /// whose signature does not verify (the narinfo was changed, or the key is another).
+    case untrusted(StorePath, source: String, signers: [String], forgedBy: String?)
     /// The run was stopped (SIGINT, SIGTERM) before the path was copied.
     case interrupted(StorePath)
     /// The source does not have a requested path.
     case notInSource([StorePath], source: String)
+
+    /// True for a path the run's stop kept from being copied.
+    public var isInterruption: Bool {
+        if case .interrupted = self { true } else { false }
+    }
 
     public var description: String {
         switch self {
@@ -27,8 +32,8 @@ public enum CopyError: Error, CustomStringConvertible, Equatable {
             "not published because its reference \(reference) failed"
         case .referenceMissing(_, let reference, let destination):
             "its reference \(reference) is not at \(destination) and not copied by this run; copy it first, or with --closure"
-        case .untrusted(_, let source, let signers, let trustedNames):
-            if let forged = signers.first(where: trustedNames.contains) {
+        case .untrusted(_, let source, let signers, let forgedBy):
+            if let forged = forgedBy {
                 "refused: its signature by '\(forged)' does not verify with the trusted key of that name (from \(source)): "
                     + "the narinfo was changed after it was signed, or the key is not the one that signed it"
             } else if signers.isEmpty {

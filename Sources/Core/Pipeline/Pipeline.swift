@@ -136,8 +136,6 @@ public struct Pipeline: Sendable {
         do {
             var summary = try await copy(paths, selection: selection, observe: observe)
             summary.wallTime = clock.now - start
-            // A stop that came once every path was there has nothing to abort.
-            summary.interrupted = Task.isCancelled && !summary.failed.isEmpty
             summary.limiter = await limiter.statistics()
             await close()
             observe(.finished(summary))
@@ -160,8 +158,8 @@ public struct Pipeline: Sendable {
         }
         let requested = Array(Set(paths)).sorted()
         source.openAhead()
-        try await reaching { try await backend.check() }
-        let valid = try await reaching { try await source.protect(requested) }
+        try await reaching(backend.description) { try await backend.check() }
+        let valid = try await reaching(source.description) { try await source.protect(requested) }
         let missing = requested.filter { !valid.contains($0) }
         guard missing.isEmpty else { throw CopyError.notInSource(missing, source: source.description) }
         let planning = ContinuousClock.now
@@ -173,7 +171,7 @@ public struct Pipeline: Sendable {
         // Held for the whole run, so nothing being copied is collected on the source.
         _ = try await source.protect(closure)
         planned("closure known and held", closure.count)
-        let present = try await backend.presentPaths(closure)
+        let present = try await reaching(backend.description) { try await backend.presentPaths(closure) }
         planned("asked the destination, which has", present.count)
         let infos = try await source.pathInfos(closure.filter { !present.contains($0) })
         planned("path infos read", infos.count)
@@ -204,15 +202,18 @@ public struct Pipeline: Sendable {
             for try await case let counted? in group { published = counted }
             return published
         }
-        summary.failed = await scheduler.failures.map { ($0.path, "\($0.error)") }
+        let failures = await scheduler.failures
+        summary.failed = failures.map { ($0.path, "\($0.error)") }
+        // A stop that came once every path was copied (or had failed anyway) aborted nothing.
+        summary.interrupted = failures.contains { ($0.error as? CopyError)?.isInterruption ?? false }
         return summary
     }
 
     /// The run's first contact with a peer: a failure that may pass (a refused connection
     /// while sshd restarts) is tried again as a path's copy is, instead of ending the run.
-    private func reaching<T>(_ step: () async throws -> T) async throws -> T {
+    private func reaching<T>(_ peer: String, _ step: () async throws -> T) async throws -> T {
         try await retry.run(step) { attempt, error, wait in
-            logger.notice("retrying in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))")
+            logger.notice("\(RetryPolicy.retryLine(peer, attempt: attempt, error: "\(error)", wait: wait))")
         }
     }
 
@@ -225,8 +226,9 @@ public struct Pipeline: Sendable {
         if let trustedKeys {
             let trustedNames = Set(trustedKeys.map(\.name))
             for info in infos where !info.isSigned(byAnyOf: trustedKeys) && !info.isSelfCertifying {
-                unfit[info.path] = .untrusted(info.path, source: source.description, signers: info.signerNames,
-                                              trustedNames: trustedNames)
+                let signers = info.claimedSigners
+                unfit[info.path] = .untrusted(info.path, source: source.description, signers: signers,
+                                              forgedBy: signers.first(where: trustedNames.contains))
             }
         }
         let outside = Set(infos.flatMap(\.references)).subtracting(wanted)

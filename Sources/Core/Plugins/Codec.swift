@@ -54,7 +54,9 @@ extension Codec {
     public func decompressorMemory(narSize: UInt64, bytesPerNarByte: UInt64) -> Int {
         let (written, overflow) = narSize.multipliedReportingOverflow(by: bytesPerNarByte)
         guard !overflow, written < UInt64(decompressorMemory) else { return decompressorMemory }
-        return min(decompressorMemory, Int(written) + decoderStateMemory)
+        // Whole huge pages: with transparent huge pages, a first write takes 2 MiB.
+        let pages = (Int(written) + hugePage - 1) / hugePage * hugePage
+        return min(decompressorMemory, pages + decoderStateMemory)
     }
     public func makeDecompressor(writingTo output: any AsyncByteSink) throws -> (any ByteFilter)? { nil }
     public var compressesSmallFiles: Bool { compresses }
@@ -72,6 +74,7 @@ extension Codec {
 /// What any decoder holds besides the window it writes: its tables, block buffers
 /// (zstd's two of 128 KiB), and the output chunk the check refuses past a NarSize.
 private let decoderStateMemory = 1 << 20
+private let hugePage = 2 << 20
 
 /// A codec whose NARs Ferry only reads (br, lzip): caches Nix wrote with it are
 /// mirrored, and a pipeline refuses it as its `[codec]` (`compresses`). Brotli still

@@ -72,3 +72,12 @@ public struct RetryPolicy: Sendable, Equatable {
         }
     }
 }
+
+extension RetryPolicy {
+    /// How a retry is told, the same for a path, a request and a first contact:
+    /// `retrying WHAT in 0.4 s (attempt 1 failed: …)`.
+    public static func retryLine(_ what: String, attempt: Int, error: String, wait: Duration) -> String {
+        let tenths = (wait.milliseconds + 50) / 100
+        return "retrying \(what) in \(tenths / 10).\(tenths % 10) s (attempt \(attempt) failed: \(error))"
+    }
+}

@@ -34,8 +34,10 @@ public final class ServeClient: @unchecked Sendable {
         return client
     }
 
+    static let handshakeOperation = "handshake"
+
     private func handshake() async throws {
-        try await exchange("handshake") {
+        try await exchange(ServeClient.handshakeOperation) {
             out.u64(ServeProtocol.magic1)
             out.u64(ServeProtocol.clientVersion)
             try await flush()
@@ -227,7 +229,9 @@ public final class ServeClient: @unchecked Sendable {
         if wrapped.peerRefused {
             wrapped.isTransient = false
         } else if case WireError.unexpectedEnd = error {
-            wrapped.isTransient = true
+            // At the handshake only a failed connection may pass; a login, host key or
+            // missing nix-store that ended it would end the next one too.
+            wrapped.isTransient = operation != ServeClient.handshakeOperation || wrapped.connectionFailed
         } else {
             wrapped.isTransient = RetryPolicy.isTransient(error) || error is SystemError
         }

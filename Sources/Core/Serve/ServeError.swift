@@ -25,6 +25,17 @@ public struct ServeError: TransientError, CustomStringConvertible {
     /// is not in the Nix store`.
     static let refusals = ["is not valid", "lacks a signature", "hash mismatch", "is not in the Nix store"]
 
+    /// True when the peer's stderr (ssh's, for the openssh transport) says the connection
+    /// itself failed, which may pass: refused, reset, timed out, or dropped by sshd's
+    /// `MaxStartups`. A login, host key or missing program says the same every time.
+    public var connectionFailed: Bool {
+        Self.connectionFailures.contains { peerDiagnostics.localizedCaseInsensitiveContains($0) }
+    }
+
+    static let connectionFailures = ["Connection refused", "Connection reset", "Connection timed out", "timed out",
+                                     "Connection closed by", "No route to host", "Network is unreachable",
+                                     "kex_exchange_identification"]
+
     public var description: String {
         var text = "\(operation) with \(peer) failed: \(reason)"
         let said = peerDiagnostics.trimmingWhitespace

@@ -103,8 +103,8 @@ extension PathInfo {
         return keys.contains { key in signatures.contains { key.verify($0, of: fingerprint) } }
     }
 
-    /// The names of the keys that signed it, as the signatures say.
-    public var signerNames: [String] {
+    /// The key names its signatures give: who they claim signed it, checked or not.
+    public var claimedSigners: [String] {
         signatures.map { String($0.prefix { $0 != ":" }) }
     }
 }

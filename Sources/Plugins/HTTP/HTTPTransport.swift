@@ -144,6 +144,10 @@ final class HTTPTransport: Sendable {
             // `retry` like any other failure; the pool would try again, silently, until
             // connect-timeout ran out, for every request to a server that is down.
             configuration.connectionPool.retryConnectionEstablishment = false
+            // Without that retry, one failed connect fails every request queued for the
+            // host (each then goes back to `retry`): room for the queries of 16 jobs at
+            // once (4 a job), so they seldom queue.
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[key] = client
             return client
@@ -167,7 +171,8 @@ final class HTTPTransport: Sendable {
                 }
                 throw await failure(response, method.rawValue, url)
             }) { attempt, error, wait in
-                logger.notice("retrying \(method) \(url.path) in \(String(format: "%.1f", wait.seconds)) s (attempt \(attempt) failed: \(error))")
+                logger.notice("\(RetryPolicy.retryLine("\(method) \(url.path)", attempt: attempt, error: "\(error)", wait: wait))",
+                              metadata: ["request": "\(method) \(url.path)", "attempt": "\(attempt)"])
             }
         } catch var error as HTTPError where attempts > 1 {
             error.attempts = attempts
@@ -208,8 +213,9 @@ final class HTTPTransport: Sendable {
     func readEncoded(_ url: URLParts) async throws -> EncodedFile? {
         let response = try await send(.GET, url)
         if [.notFound, .forbidden].contains(response.status) {
-            // Wrong keys or no bucket are the setup's fault, as a bad setting is (exit 2).
-            let body = String(buffer: try await response.body.collect(upTo: 64 << 10))
+            // Wrong keys or no bucket are the setup's fault, as a bad setting is (exit 2). A
+            // body that cannot be read (a large error page) says neither: the file is absent.
+            let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             if body.contains("<Code>NoSuchBucket</Code>") {
                 throw ConfigError("\(cache): GET \(url.path)", "404 Not Found\(HTTPError.explanation(body)): create the bucket, or name one that exists")
             }
@@ -244,6 +250,8 @@ final class HTTPTransport: Sendable {
                 buffer = try await body.next()
             } catch is CancellationError {
                 throw CancellationError()
+            } catch where Task.isCancelled {
+                throw CancellationError()  // a stop, not a broken connection
             } catch {
                 // A connection lost mid-body is transient: the caller may try again.
                 throw HTTPError(cache: cache, request: "GET \(url.path)",

@@ -77,8 +77,12 @@ struct HostKeyCheck {
             guard flock(fd, LOCK_EX) == 0 else { throw SystemError("lock", path) }
             // Another session may have recorded it while this one waited for the lock.
             let text = try readTextFile(path)
-            let recorded = KnownHosts(parsing: text, source: path)
-            if case .trusted = recorded.check(key, host: endpoint.host, port: endpoint.port) { return }
+            switch KnownHosts(parsing: text, source: path).check(key, host: endpoint.host, port: endpoint.port) {
+            case .trusted: return
+            case .unknown: break
+            case .changed, .revoked:
+                throw SSHError(endpoint, "the host presented \(key), but another session has just recorded a different key for it in \(path); refusing to connect")
+            }
             let line = (text.isEmpty || text.hasSuffix("\n") ? "" : "\n")
                 + key.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n"
             try Array(line.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }

@@ -8,21 +8,22 @@ enum OpenSSHTransport {
     static func open(_ endpoint: SSHEndpoint) throws -> ProcessServeTransport {
         var knownHosts = endpoint.knownHostsFile
         if let pinned = endpoint.pinnedHostKey {
-            // ssh takes a pinned key only through a known_hosts file of its own.
+            // ssh takes a pinned key only through a known_hosts file of its own; the key is
+            // the host's on any port (the port may come from NIX_SSHOPTS or ~/.ssh/config).
             knownHosts = NSTemporaryDirectory() + "ferry-known-hosts-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            try Data((pinned.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n").utf8)
+            try Data("\(endpoint.host),[\(endpoint.host)]:* \(pinned.type) \(pinned.base64)\n".utf8)
                 .write(to: URL(fileURLWithPath: knownHosts))
         }
-        // NIX_SSHOPTS as Nix passes it (split at spaces) and first, so its `-o` settings
-        // win (ssh keeps the first value of each); the port goes last (ssh keeps the last
-        // `-p`), and only when the URL gives one: else NIX_SSHOPTS or ~/.ssh/config says.
-        let nixOptions = (getenvString("NIX_SSHOPTS") ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
-        var command = ["ssh"] + nixOptions + ["-x", "-a", "-T"]
+        // Host keys are checked as the settings say, first, so that nothing after can
+        // loosen that (ssh keeps the first value of each option). Then NIX_SSHOPTS, as
+        // Nix passes it (split at spaces). The port goes last (ssh keeps the last -p), and
+        // only when the URL gives one: else NIX_SSHOPTS or ~/.ssh/config says.
+        var command = ["ssh", "-x", "-a", "-T",
+                       "-o", "UserKnownHostsFile=\(knownHosts)",
+                       "-o", "StrictHostKeyChecking=\(endpoint.acceptNewHostKey && endpoint.pinnedHostKey == nil ? "accept-new" : "yes")"]
+        command += (getenvString("NIX_SSHOPTS") ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
+        command += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=\(max(1, endpoint.connectTimeout.components.seconds))"]
         if endpoint.port != 22 { command += ["-p", String(endpoint.port)] }
-        command += ["-o", "BatchMode=yes",
-                    "-o", "UserKnownHostsFile=\(knownHosts)",
-                    "-o", "StrictHostKeyChecking=\(endpoint.acceptNewHostKey && endpoint.pinnedHostKey == nil ? "accept-new" : "yes")",
-                    "-o", "ConnectTimeout=\(max(1, endpoint.connectTimeout.components.seconds))"]
         if let keepalive = endpoint.keepalive {
             command += ["-o", "ServerAliveInterval=\(max(1, keepalive.components.seconds))"]
         }
