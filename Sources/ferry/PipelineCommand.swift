@@ -108,13 +108,13 @@ func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], se
     let run = Task {
         let pipeline = try await Pipeline.assemble(config, registry: .builtIn, logger: logger)
         let ticker = reporter.tick(waiting: { await pipeline.limiter.statistics().currentlyWaiting },
-                                   streamed: { pipeline.streamed.value })
+                                   streamed: pipeline.streamed)
         defer { ticker?.cancel() }
         return try await pipeline.run(paths: storePaths, selection: selection) { reporter.handle($0) }
     }
     let stop = StopSignals { first in
         run.cancel()
-        if first { reporter.log("stopping: the copies in flight are aborted; the same signal again, a second or more from now, kills at once") }
+        if first { reporter.log("stopping: the copies in flight are aborted; the same signal again, \(StopSignals.repeatAfter) or more from now, kills at once") }
     }
     var summary: RunSummary
     do {

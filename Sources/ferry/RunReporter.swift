@@ -20,8 +20,8 @@ final class RunReporter: Sendable {
         /// Stored but not yet published: such a path may still fail (a reference failed).
         var stored: Set<StorePath> = []
         var narTotal: UInt64 = 0, narDone: UInt64 = 0, fileDone: UInt64 = 0
-        /// NAR bytes read so far, those of copies in progress too.
-        var narStreamed: UInt64 = 0
+        /// NAR bytes read so far, those of copies in progress too; set once ticking starts.
+        var streamed: StreamedBytes?
         var start = ContinuousClock.now
         var statusShown = false
     }
@@ -47,15 +47,15 @@ final class RunReporter: Sendable {
     }
 
     /// Redraws the status line four times a second until cancelled; `waiting` reads how
-    /// many copies wait for memory right now, `streamed` the NAR bytes read so far.
-    func tick(waiting: @escaping @Sendable () async -> Int, streamed: @escaping @Sendable () -> UInt64) -> Task<Void, Never>? {
+    /// many copies wait for memory right now; `streamed` counts the NAR bytes read.
+    func tick(waiting: @escaping @Sendable () async -> Int, streamed: StreamedBytes) -> Task<Void, Never>? {
         guard progress else { return nil }
+        state.withLock { $0.streamed = streamed }
         return Task {
             while !Task.isCancelled {
-                let count = await waiting(), bytes = streamed()
+                let count = await waiting()
                 state.withLock { state in
                     state.waiting = count
-                    state.narStreamed = bytes
                     draw(&state)
                 }
                 try? await Task.sleep(for: .milliseconds(250))
@@ -149,7 +149,7 @@ final class RunReporter: Sendable {
     private func draw(_ state: inout Progress) {
         guard progress, state.total > 0 else { return }
         let seconds = max((ContinuousClock.now - state.start).seconds, 0.001)
-        let narIn = max(state.narDone, state.narStreamed)
+        let narIn = state.streamed?.value ?? state.narDone
         let rate = Double(narIn) / seconds
         var line = "[\(state.done + state.failed)/\(state.total) paths] \(ByteSize.format(Int(narIn)))"
             + " in → \(ByteSize.format(Int(state.fileDone))) out, \(ByteSize.format(Int(rate)))/s"

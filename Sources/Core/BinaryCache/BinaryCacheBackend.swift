@@ -43,8 +43,8 @@ public final class BinaryCacheBackend: StoreBackend {
     /// must name the same store directory, or nothing is written), and clears the spool
     /// folder of what runs that died left there.
     public func prepare() async throws {
-        var existing = hadCacheInfo.withLock { $0 }
-        if existing == nil { existing = try await NixCacheInfo.read(from: storage, storeDir: cacheInfo.storeDir) != nil }
+        if hadCacheInfo.withLock({ $0 }) == nil { try await check() }
+        let existing = hadCacheInfo.withLock { $0 }
         try await storage.prepareForWriting(extraFolders: indexDebugInfo ? [DebugInfoIndex.folder] : [])
         AtomicFile.removeStaleTemporaries(in: storage.spoolDirectory)
         if existing == false {

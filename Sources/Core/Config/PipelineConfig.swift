@@ -110,7 +110,7 @@ extension PipelineConfig {
         let top = raw.topLevel.settings
         let jobs = try top.int("jobs") ?? defaultJobs
         guard jobs >= 1 else { throw ConfigError(here, key: "jobs", "must be 1 or more") }
-        let paths = try (top.strings("paths") ?? []).map { top.relativeToFile(expandingTilde($0)) }
+        let paths = try (top.strings("paths") ?? []).map(top.resolvedPath)
 
         guard let limiterTable = raw.tables["limiter"] else {
             throw ConfigError(here, "the [limiter] table is missing; it is mandatory, for example:\n\n[limiter]\nmemory = \"1GiB\"\n")

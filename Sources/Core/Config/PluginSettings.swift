@@ -122,12 +122,12 @@ public struct PluginSettings: Sendable, Equatable {
         }
     }
 
-    /// A non-empty string the plugin cannot do without; `question` says what is missing.
     /// `required`, as a path (see `path`).
     public func requiredPath(_ key: String, _ question: String) throws(ConfigError) -> String {
-        relativeToFile(expandingTilde(try required(key, question)))
+        resolvedPath(try required(key, question))
     }
 
+    /// A non-empty string the plugin cannot do without; `question` says what is missing.
     public func required(_ key: String, _ question: String) throws(ConfigError) -> String {
         guard let value = try string(key), !value.isEmpty else {
             throw error(key, "is missing: \(question)")
@@ -139,17 +139,22 @@ public struct PluginSettings: Sendable, Equatable {
     /// config file starts from the file's folder (a cron job's working directory is
     /// seldom that).
     public func path(_ key: String) throws(ConfigError) -> String? {
-        try string(key).map { relativeToFile(expandingTilde($0)) }
+        try string(key).map(resolvedPath)
+    }
+
+    /// `~` expanded, then a relative path taken from the config file's folder.
+    public func resolvedPath(_ path: String) -> String {
+        relativeToFile(expandingTilde(path))
     }
 
     /// A program as written: looked up in PATH when it is a bare name, else a path (from the
     /// config file's folder when relative).
     public func program(_ name: String) -> String {
-        name.contains("/") ? relativeToFile(expandingTilde(name)) : name
+        name.contains("/") ? resolvedPath(name) : name
     }
 
     /// `path` from the config file's folder when it is relative and came from a file.
-    public func relativeToFile(_ path: String) -> String {
+    private func relativeToFile(_ path: String) -> String {
         guard let baseDirectory, !path.hasPrefix("/") else { return path }
         return baseDirectory + "/" + path
     }

@@ -104,7 +104,7 @@ public final class ChildProcess: Sendable {
         status & 0x7f == 0 ? "exited with status \(status >> 8)" : "was killed by signal \(status & 0x7f)"
     }
 
-    /// Sends end-of-file to the child's stdin.
+    /// Sends end-of-file to the child's stdin, once a write in progress has ended.
     public func closeInput() { input.close() }
 
     /// True once the child has exited and everything that held its stderr has closed it.

@@ -11,7 +11,7 @@ public struct RunSummary: Sendable {
     public var fileBytes: UInt64 = 0
     public var wallTime = Duration.zero
     public var limiter = LimiterStatistics()
-    /// The run was stopped by a signal; the paths it did not finish are among `failed`.
+    /// A stop kept some paths from being copied; they are among `failed`, as interrupted.
     public var interrupted = false
     /// Which signal stopped it, when the caller (which handles signals) says so.
     public var stopSignal: Int32?

@@ -32,7 +32,7 @@ public struct ServeError: TransientError, CustomStringConvertible {
         Self.connectionFailures.contains { peerDiagnostics.localizedCaseInsensitiveContains($0) }
     }
 
-    static let connectionFailures = ["Connection refused", "Connection reset", "Connection timed out", "timed out",
+    static let connectionFailures = ["Connection refused", "Connection reset", "timed out",
                                      "Connection closed by", "No route to host", "Network is unreachable",
                                      "kex_exchange_identification"]
 

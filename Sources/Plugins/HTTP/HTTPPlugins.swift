@@ -89,7 +89,7 @@ public enum S3Cache {
             PluginOption("buffer-size", "size", "Nix 2.8's name for part-size"),
             PluginOption("addressing-style", "string", default: "path",
                          "path, or auto as newer Nix writes it: Ferry names the bucket in the path either way"),
-            PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (br, bzip2, gzip, lz4, xz, zstd), sent with its Content-Encoding, as Nix does"),
+            PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (\(smallFileCodecs)), sent with its Content-Encoding, as Nix does"),
             PluginOption("ls-compression", "string", "the same for .ls listings (Hydra's store URIs say br)"),
             PluginOption("log-compression", "string", "taken from a Hydra store URI and checked; Ferry uploads no build logs"),
         ] + TransferSettings.options,
@@ -153,20 +153,23 @@ public enum S3Cache {
         return try settings.bool("multipart-upload") == false ? S3Storage.maxPutSize : threshold
     }
 
+    /// The codecs that compress a narinfo or a listing whole.
+    private static let smallFileCodecs = "br, bzip2, gzip, lz4, xz or zstd"
+
     /// The codec `key` names for narinfos or listings (`ls-compression=br`), nil for none;
     /// made outside the memory budget, which is the NARs' (a small file takes little).
     private static func smallFileCodec(_ settings: PluginSettings, _ key: String,
                                        _ context: PluginContext) async throws -> (any Codec)? {
         guard let name = try settings.string(key), !["", "none"].contains(name) else { return nil }
         guard name != "exec" else {
-            throw settings.error(key, "the exec codec needs a command, which a URL cannot give; use br, bzip2, gzip, lz4, xz or zstd")
+            throw settings.error(key, "the exec codec needs a command, which a URL cannot give; use \(smallFileCodecs)")
         }
-        guard let plugin = context.codecs[name] else { throw settings.error(key, "no codec is called '\(name)'; use br, bzip2, gzip, lz4, xz or zstd") }
+        guard let plugin = context.codecs[name] else { throw settings.error(key, "no codec is called '\(name)'; use \(smallFileCodecs)") }
         var unbudgeted = context
         unbudgeted.memoryBudget = .max
         let codec = try await plugin.make(PluginSettings(plugin: name, location: "\(settings.location) \(key)"), unbudgeted)
         guard codec.compressesSmallFiles else {
-            throw settings.error(key, "Ferry reads \(name) but cannot write it; use br, bzip2, gzip, lz4, xz or zstd")
+            throw settings.error(key, "Ferry reads \(name) but cannot write it; use \(smallFileCodecs)")
         }
         return codec
     }

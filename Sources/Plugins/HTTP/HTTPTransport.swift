@@ -248,9 +248,7 @@ final class HTTPTransport: Sendable {
             let buffer: ByteBuffer?
             do {
                 buffer = try await body.next()
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch where Task.isCancelled {
+            } catch where error is CancellationError || Task.isCancelled {
                 throw CancellationError()  // a stop, not a broken connection
             } catch {
                 // A connection lost mid-body is transient: the caller may try again.

@@ -11,7 +11,7 @@ enum OpenSSHTransport {
             // ssh takes a pinned key only through a known_hosts file of its own; the key is
             // the host's on any port (the port may come from NIX_SSHOPTS or ~/.ssh/config).
             knownHosts = NSTemporaryDirectory() + "ferry-known-hosts-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            try Data("\(endpoint.host),[\(endpoint.host)]:* \(pinned.type) \(pinned.base64)\n".utf8)
+            try Data((pinned.knownHostsLine(anyPortOf: endpoint.host) + "\n").utf8)
                 .write(to: URL(fileURLWithPath: knownHosts))
         }
         // Host keys are checked as the settings say, first, so that nothing after can
