@@ -104,7 +104,9 @@ struct FaultTests {
         while !ferry.stderr.contains("starting /nix/store/") && ContinuousClock.now - started < .seconds(30) {
             try await Task.sleep(for: .milliseconds(50))
         }
+        try #require(ferry.stderr.contains("starting /nix/store/"), "the copy never started: \(ferry.stderr)")
         try await Task.sleep(for: .seconds(1))
+        try #require(!ferry.stderr.contains("copied \(big.path)"), "xz was done before the signal: \(ferry.stderr)")
         let signalled = ContinuousClock.now
         let code = try await interrupt(ferry, after: .zero, within: 30)
         #expect(code == 130, "\(ferry.stderr)")
@@ -338,12 +340,5 @@ struct FaultTests {
             return false
         }
         #expect(seen, "the copy never got going")
-    }
-}
-
-/// Ferry's temporary files left in a folder cache and its `nar/`.
-func temporaries(_ cache: String) -> [String] {
-    [cache, cache + "/nar"].flatMap { dir in
-        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".ferry-") }
     }
 }

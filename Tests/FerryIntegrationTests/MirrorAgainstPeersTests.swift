@@ -235,7 +235,8 @@ struct MirrorAgainstPeersTests {
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", "-r", top.path])
     }
 
-    @Test("small NARs Nix wrote at zstd level 22, whose frames ask for a 128 MiB window, reserve about their size, not the window")
+    @Test("small NARs Nix wrote at zstd level 22, whose frames ask for a 128 MiB window, reserve about their size, not the window",
+          Peers.requiring("zstd"))
     func smallNarsReserveTheirSize() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()

@@ -243,19 +243,6 @@ struct SSHAgainstNixTests {
 }
 
 
-/// Every entry of a directory (hidden ones included) with its size; empty if it is not there.
-private func directorySizes(_ path: String) -> [String: Int] {
-    guard let dir = opendir(path) else { return [:] }
-    defer { closedir(dir) }
-    var sizes: [String: Int] = [:]
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        var info = stat()
-        if name != ".", name != "..", stat(path + "/" + name, &info) == 0 { sizes[name] = Int(info.st_size) }
-    }
-    return sizes
-}
-
 /// Faults injected from outside into the remote nix-store. A suite of its own, with its own
 /// sshd and one test at a time, so the processes it stops or kills are only its own.
 @Suite("SSH peers that stall or die", .serialized, Peers.nix, Peers.requiring("/usr/sbin/sshd"), .sshServer)
