@@ -274,6 +274,12 @@ struct MirrorAgainstPeersTests {
         #expect(output.stderr.contains("failed \(top.path): \(narinfo.url) in file://\(copy) does not decode as xz: liblzma"),
                 "\(output.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(top.hashPart).narinfo"))
+        // Passed through as it is (xz to xz), the file is still decoded for the check.
+        let passed = try run([ferryBinary, "mirror", "--from", "file://\(copy)", "--to", "file://\(cache)-xz?compression=xz",
+                              "--trusted-public-key", sourceKey, "--closure", top.path], check: false)
+        #expect(passed.status == 1 && passed.stderr.contains("failed \(top.path): its NAR file in file://\(copy) does not decode as xz: liblzma"),
+                "\(passed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(cache)-xz/\(top.hashPart).narinfo"))
     }
 
     @Test("a wrong trusted key refuses every path and writes nothing, saying which keys signed them, or that a key of the signer's name does not verify its signature")

@@ -123,18 +123,9 @@ public final class BinaryCacheSource: CompressedNarSource {
     public func streamNar(of info: PathInfo, into sink: @escaping (ArraySlice<UInt8>) async throws -> Void) async throws {
         let narInfo = try await required(info.path)
         let codec = try decoder(for: narInfo.compression, key: narInfo.url, what: "is compressed with '\(narInfo.compression)'")
-        var sinkFailed = false
-        let decoder = try codec.makeDecompressor(writingTo: ClosureSink { chunk in
-            do { try await sink(chunk) } catch { sinkFailed = true; throw error }
-        })!
-        // The decoder's own failure (not the check's, which comes through it) names the file.
-        func decoding(_ step: () async throws -> Void) async throws {
-            do { try await step() } catch where !sinkFailed && !(error is CancellationError) {
-                throw CopyError.narMismatch(info.path, "\(narInfo.url) in \(description) does not decode as \(narInfo.compression): \(error)")
-            }
-        }
-        try await download(narInfo) { chunk in try await decoding { try await decoder.write(chunk) } }
-        try await decoding { try await decoder.finish() }
+        let decoder = try NarFileDecoder(codec, for: info.path, file: "\(narInfo.url) in \(description)", writingTo: ClosureSink(sink))
+        try await download(narInfo) { try await decoder.write($0) }
+        try await decoder.finish()
     }
 
     public func storedNar(of path: StorePath) async -> StoredNarForm? {

@@ -367,7 +367,7 @@ public struct Pipeline: Sendable {
     private func passThrough(_ info: PathInfo, from compressed: any CompressedNarSource, to writer: any NarWriter,
                              check: NarCheckSink) async throws -> NarListing? {
         // `passThroughForm` chose this path only for a codec that decompresses.
-        let decoder = try codec.makeDecompressor(writingTo: check)!
+        let decoder = try NarFileDecoder(codec, for: info.path, file: "its NAR file in \(source.description)", writingTo: check)
         try await compressed.streamStoredNar(of: info) { chunk in
             try Task.checkCancellation()
             try await decoder.write(chunk)
