@@ -24,6 +24,7 @@ public final class ChildProcess: Sendable {
     private let stderrTail: Mutex<TailBuffer>
     private let stderrDone = DispatchSemaphore(value: 0)
     private let exitStatus = Mutex<Int32?>(nil)
+    private let reapedAt = Mutex<ContinuousClock.Instant?>(nil)
     /// The child leads a process group of its own, and signals go to the whole group.
     private let ownsGroup: Bool
 
@@ -110,6 +111,10 @@ public final class ChildProcess: Sendable {
     /// True once the child has exited and everything that held its stderr has closed it.
     public var hasExited: Bool { exitStatus.withLock { $0 != nil } }
 
+    /// When the child was reaped, its stderr drained. Unlike the time `wait` returns, it does
+    /// not depend on when Swift's busy threads run the waiting task again.
+    public var exitedAt: ContinuousClock.Instant? { reapedAt.withLock { $0 } }
+
     /// Sends `signal` to the child, or to its whole group when it leads one; never once it
     /// is reaped and its stderr closed. Until then neither id can name another process:
     /// the child is not reaped, or a member of its group still holds its stderr (and a
@@ -158,6 +163,7 @@ public final class ChildProcess: Sendable {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
             stderrDone.wait()
+            reapedAt.withLock { $0 = .now }
             exitStatus.withLock { $0 = status }
         }
     }
