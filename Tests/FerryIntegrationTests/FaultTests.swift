@@ -33,7 +33,7 @@ struct FaultTests {
         // xz at level 9 takes seconds over 48 MiB of random bytes: time to be interrupted.
         let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=xz&compression-level=9",
                                                  big.path], environment: nixEnvironment)
-        let midCopy = await onOwnThread { [self] in
+        let midCopy = await onOwnThread {
             for _ in 0..<1000 {
                 if !temporaries(cache).isEmpty {
                     for _ in 0..<signals {
@@ -161,14 +161,17 @@ struct FaultTests {
         #expect(ferry.stderr.contains("stopping: "), "\(ferry.stderr)")
     }
 
-    @Test("SIGINT while a source cache does not answer: exit 130 within seconds, saying no path was copied")
-    func sigintSilentCache() async throws {
+    @Test("SIGINT while a source does not answer (a cache, or an SSH server in its handshake): exit 130 within seconds, saying no path was copied",
+          arguments: ["http://127.0.0.1:PORT/c", "ssh://root@127.0.0.1:PORT?known-hosts=/dev/null",
+                      "ssh://root@127.0.0.1:PORT?known-hosts=/dev/null&transport=openssh"])
+    func sigintSilentSource(url: String) async throws {
         let (top, _) = try NixStore.closure.get()
         let silent = try SilentListener()
         defer { silent.close() }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--no-check-sigs", "--from", "http://127.0.0.1:\(silent.port)/c",
+        let source = url.replacingOccurrences(of: "PORT", with: String(silent.port))
+        let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--no-check-sigs", "--from", source,
                                                  "--to", "file://\(dir.path)/m", top.path], environment: nixEnvironment)
         let (code, _) = try await interrupt(ferry, after: .seconds(1), within: 10)
         #expect(code == 130, "\(ferry.stderr)")

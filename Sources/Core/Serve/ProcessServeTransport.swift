@@ -38,12 +38,13 @@ public final class ProcessServeTransport: ServeTransport {
     }
 
     /// End-of-file first, as Nix closes its serve connections; a peer that does not exit
-    /// within two seconds (stopped, or an ssh whose remote is gone) is terminated. Its
+    /// within two seconds (stopped, or an ssh whose remote is gone or silent) is
+    /// terminated, and at once when the task is cancelled: a stop does not wait. Its
     /// output is closed too, so one still sending a NAR nobody reads (a stopped copy)
     /// fails its write and ends at once.
     public func close() async {
         process.output.close()
-        await process.terminate(grace: .seconds(2))
+        await process.terminate(grace: Task.isCancelled ? .zero : .seconds(2))
         onClose()
     }
 

@@ -15,8 +15,10 @@ public actor ServeConnectionPool {
     private var open = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
-    /// The connection `openAhead` is making. `close` waits for it: a handshake still running
-    /// on its thread when the process exits crashed in libssh2 (a CI run, status 11).
+    /// The connection `openAhead` is making. `close` cancels it and waits for it to end: a
+    /// handshake still running on its thread when the process exits crashed in libssh2 (a
+    /// CI run, status 11), and one waiting on a silent peer would hold a stop for its
+    /// connect-timeout.
     private var openingAhead: Task<Void, Never>?
 
     public init(limit: Int, connect: @escaping Connect) {
@@ -107,6 +109,7 @@ public actor ServeConnectionPool {
 
     /// Closes every idle connection; connections lent out are closed when they come back.
     public func close() async {
+        openingAhead?.cancel()
         await openingAhead?.value
         closed = true
         let clients = idle

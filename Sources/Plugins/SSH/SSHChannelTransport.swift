@@ -31,7 +31,7 @@ final class SSHChannelTransport: ServeTransport, @unchecked Sendable {
     static func open(_ endpoint: SSHEndpoint) async throws -> SSHChannelTransport {
         let session = try await SSHSession.open(endpoint)
         do {
-            let channel = try await session.perform { session in
+            let channel = try await session.performUntilCancelled { session in
                 let deadline = Deadline.after(endpoint.connectTimeout, setting: "connect-timeout")
                 let channel = try session.retryPointer("open a channel", deadline: deadline) {
                     ferry_ssh2_channel_open_session(session.handle, endpoint.window)

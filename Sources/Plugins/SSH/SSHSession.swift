@@ -31,28 +31,36 @@ final class SSHSession: @unchecked Sendable {
 
     private static let initialized: Int32 = libssh2_init(0)
 
-    /// Connects, checks the host key, and authenticates, all within `connectTimeout`.
+    /// Connects, checks the host key, and authenticates, all within `connectTimeout`; a
+    /// cancelled task stops waiting within a slice, as `performUntilCancelled` does.
     static func open(_ endpoint: SSHEndpoint) async throws -> SSHSession {
         guard initialized == 0 else { throw SSHError(endpoint, "libssh2 could not be initialised") }
         let queue = DispatchQueue(label: "ferry.ssh.\(endpoint.host)")
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try SSHSession(endpoint, queue: queue) })
+        let stop = CallStop()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result { try SSHSession(endpoint, queue: queue, stop: stop) })
+                }
             }
+        } onCancel: {
+            stop.requested.store(true, ordering: .releasing)
         }
     }
 
     /// Runs on `queue`: the blocking part of `open`.
-    private init(_ endpoint: SSHEndpoint, queue: DispatchQueue) throws {
+    private init(_ endpoint: SSHEndpoint, queue: DispatchQueue, stop: CallStop) throws {
         self.endpoint = endpoint
         self.queue = queue
         let deadline = Deadline.after(endpoint.connectTimeout, setting: "connect-timeout")
-        socket = try SSHSession.connectSocket(endpoint, deadline: deadline)
+        socket = try SSHSession.connectSocket(endpoint, deadline: deadline, stop: stop)
         guard let session = ferry_ssh2_session_init() else {
             Glibc.close(socket)
             throw SSHError(endpoint, "libssh2 could not create a session")
         }
         self.session = session
+        runningCallStop = stop
+        defer { runningCallStop = nil }
         do {
             libssh2_session_set_blocking(session, 0)
             if endpoint.compress { libssh2_session_flag(session, LIBSSH2_FLAG_COMPRESS, 1) }
@@ -238,8 +246,9 @@ final class SSHSession: @unchecked Sendable {
 
     // MARK: TCP
 
-    /// A TCP connection to the endpoint, made within the deadline (non-blocking connect).
-    private static func connectSocket(_ endpoint: SSHEndpoint, deadline: Deadline) throws -> Int32 {
+    /// A TCP connection to the endpoint, made within the deadline (non-blocking connect),
+    /// waited for in slices so that a stop is heard.
+    private static func connectSocket(_ endpoint: SSHEndpoint, deadline: Deadline, stop: CallStop) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
@@ -258,8 +267,15 @@ final class SSHSession: @unchecked Sendable {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 || currentErrno() == EINPROGRESS {
                 var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                let remaining = max(0, (deadline.instant - ContinuousClock.now).milliseconds)
-                if poll(&descriptor, 1, Int32(min(remaining, Int64(Int32.max)))) == 1 {
+                var ready = false
+                while !ready && ContinuousClock.now < deadline.instant {
+                    if stop.requested.load(ordering: .acquiring) {
+                        Glibc.close(fd)
+                        throw CancellationError()
+                    }
+                    ready = poll(&descriptor, 1, 200) == 1
+                }
+                if ready {
                     var error: Int32 = 0
                     var size = socklen_t(MemoryLayout<Int32>.size)
                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size)
