@@ -64,8 +64,9 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "FerryBasicCodecs", dependencies: ["FerryCore"], path: "Sources/Plugins/BasicCodecs",
                 swiftSettings: strict),
-        .target(name: "FerrySSH", dependencies: ["FerryCore", "CSSH2"], path: "Sources/Plugins/SSH",
-                swiftSettings: strict),
+        // Logging: the logger Core hands every plugin in its context.
+        .target(name: "FerrySSH", dependencies: ["FerryCore", "CSSH2", .product(name: "Logging", package: "swift-log")],
+                path: "Sources/Plugins/SSH", swiftSettings: strict),
 
         .target(name: "FerryHTTP",
                 dependencies: ["FerryCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],

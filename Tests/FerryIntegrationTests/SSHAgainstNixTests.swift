@@ -140,16 +140,23 @@ struct SSHAgainstNixTests {
                 && !result.stderr.contains("(attempt 3 failed: "), "\(result.stderr)")
     }
 
-    @Test("transport=openssh passes NIX_SSHOPTS to ssh as Nix does: a URL without a port reaches the one it names")
+    @Test("transport=openssh passes NIX_SSHOPTS to ssh as Nix does: a URL without a port reaches the one it names; a URL's user and port, even :22, win")
     func nixSSHOptions() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let url = "ssh://root@127.0.0.1?transport=openssh&ssh-key=\(server.clientKey)&known-hosts=\(server.knownHosts)"
-        let output = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/c", top.path],
-                             environment: nixEnvironment.merging(["NIX_SSHOPTS": "-p \(server.port) -o ConnectionAttempts=1"]) { $1 },
-                             check: false)
+        let query = "?transport=openssh&ssh-key=\(server.clientKey)&known-hosts=\(server.knownHosts)&connect-timeout=5s"
+        let options = nixEnvironment.merging(["NIX_SSHOPTS": "-p \(server.port) -l nobody -o ConnectionAttempts=1"]) { $1 }
+        let output = try run([ferryBinary, "copy-closure", "-vv", "--from", "ssh://root@127.0.0.1" + query, "--to", "file://\(dir.path)/c", top.path],
+                             environment: options, check: false)
         #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        // -vv tells each session opened, and what it runs.
+        #expect(["SSH session ready", "command=nix-store --serve --write", "protocol=2."].allSatisfy(output.stderr.contains),
+                "\(output.stderr)")
+        // The test's sshd is not on port 22: the URL's port is the one tried.
+        let elsewhere = try run([ferryBinary, "copy-closure", "--retries", "1", "--from", "ssh://root@127.0.0.1:22" + query,
+                                 "--to", "file://\(dir.path)/d", top.path], environment: options, check: false)
+        #expect(elsewhere.status != 0 && !elsewhere.stderr.contains("copied /nix/store"), "\(elsewhere.stderr)")
     }
 
     @Test("the host key pinned as Nix's base64-ssh-public-host-key is enough", arguments: transports)

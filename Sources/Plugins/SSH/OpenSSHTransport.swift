@@ -14,22 +14,23 @@ enum OpenSSHTransport {
             try Data((pinned.knownHostsLine(anyPortOf: endpoint.host) + "\n").utf8)
                 .write(to: URL(fileURLWithPath: knownHosts))
         }
-        // Host keys are checked as the settings say, first, so that nothing after can
-        // loosen that (ssh keeps the first value of each option). Then NIX_SSHOPTS, as
-        // Nix passes it (split at spaces). The port goes last (ssh keeps the last -p), and
-        // only when the URL gives one: else NIX_SSHOPTS or ~/.ssh/config says.
+        // ssh keeps the first value of each option: what the settings say comes before
+        // NIX_SSHOPTS (split at spaces, as Nix passes it), so nothing there can loosen the
+        // host-key check, or send the session to another port or user than the URL names.
+        // A URL without a user or port leaves them to NIX_SSHOPTS or ~/.ssh/config.
         var command = ["ssh", "-x", "-a", "-T",
                        "-o", "UserKnownHostsFile=\(knownHosts)",
                        "-o", "StrictHostKeyChecking=\(endpoint.acceptNewHostKey && endpoint.pinnedHostKey == nil ? "accept-new" : "yes")"]
+        if let port = endpoint.givenPort { command += ["-p", String(port)] }
+        if let user = endpoint.givenUser { command += ["-l", user] }
         command += (getenvString("NIX_SSHOPTS") ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
         command += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=\(max(1, endpoint.connectTimeout.components.seconds))"]
-        if endpoint.port != 22 { command += ["-p", String(endpoint.port)] }
         if let keepalive = endpoint.keepalive {
             command += ["-o", "ServerAliveInterval=\(max(1, keepalive.components.seconds))"]
         }
         if let identity = endpoint.identityFile { command += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
         if endpoint.compress { command += ["-C"] }
-        command += ["-l", endpoint.user, endpoint.host, endpoint.serveCommand]
+        command += [endpoint.host, endpoint.serveCommand]
         let pinnedFile = endpoint.pinnedHostKey == nil ? nil : knownHosts
         let removePinnedFile: @Sendable () -> Void = { if let pinnedFile { unlink(pinnedFile) } }
         do {

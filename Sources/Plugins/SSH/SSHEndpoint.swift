@@ -3,8 +3,10 @@ import FerryCore
 /// Where and how to reach one SSH host: the settings of an `ssh://` source or backend.
 struct SSHEndpoint: Sendable {
     var host: String
-    var user: String
-    var port: Int
+    /// The user and port the URL or the settings name; nil leaves them to the transport:
+    /// `$USER` and 22 for libssh2, `~/.ssh/config` or `NIX_SSHOPTS` for OpenSSH.
+    var givenUser: String?
+    var givenPort: Int?
     /// `ssh-key`: a private key file; nil tries the agent, then `~/.ssh/id_ed25519` and `id_ecdsa`.
     var identityFile: String?
     var knownHostsFile: String
@@ -23,8 +25,13 @@ struct SSHEndpoint: Sendable {
     /// Channel window: how much the server may send before Ferry acknowledges it.
     var window: UInt32 = 8 << 20
 
-    /// `ssh://user@host:port`, for messages.
-    var description: String { "ssh://\(user)@\(host)" + (port == 22 ? "" : ":\(port)") }
+    /// The user libssh2 logs in as.
+    var user: String { givenUser ?? getenvString("USER") ?? "root" }
+    /// The port libssh2 connects to, and the host's known-hosts entries name.
+    var port: Int { givenPort ?? 22 }
+
+    /// `ssh://user@host:port` as given, for messages.
+    var description: String { "ssh://" + (givenUser.map { "\($0)@" } ?? "") + host + (givenPort.map { ":\($0)" } ?? "") }
 
     /// The remote command, as Nix's legacy SSH store runs it.
     var serveCommand: String {

@@ -1,13 +1,14 @@
 import FerryCore
 import Foundation
+import Logging
 
 /// The `ssh` source and backend: a Nix store on another machine through
 /// `nix-store --serve` over SSH, as Nix's `ssh://` store reaches it.
 public enum SSHStore {
     static let options = [
         PluginOption("host", "string", "the machine (ssh://HOST)"),
-        PluginOption("user", "string", default: "$USER", "the user to log in as (ssh://USER@HOST)"),
-        PluginOption("port", "integer", default: "22", "the SSH port (ssh://HOST:PORT)"),
+        PluginOption("user", "string", default: "$USER", "the user to log in as (ssh://USER@HOST); openssh: unset, ~/.ssh/config or NIX_SSHOPTS may give it"),
+        PluginOption("port", "integer", default: "22", "the SSH port (ssh://HOST:PORT); openssh: unset, ~/.ssh/config or NIX_SSHOPTS may give it"),
         PluginOption("ssh-key", "path", "private key file; default: the agent, then ~/.ssh/id_ed25519, id_ecdsa"),
         PluginOption("known-hosts", "path", default: "~/.ssh/known_hosts", "host keys to trust"),
         PluginOption("base64-ssh-public-host-key", "string", "the host's key, base64 of its 'type key' line (as Nix)"),
@@ -37,16 +38,18 @@ public enum SSHStore {
         let endpoint: SSHEndpoint
         let transport: String
         let connections: Int
+        /// For `-vv`: each session opened, how, and how long it took.
+        let logger: Logger
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
             let host = try settings.required("host", "which machine?")
-            let user = try settings.string("user") ?? getenvString("USER") ?? "root"
+            let user = try settings.string("user")
             // As Nix refuses them: ssh would read `-oProxyCommand=…` as an option.
-            for (key, value) in [("host", host), ("user", user)] where value.hasPrefix("-") {
+            for (key, value) in [("host", host), ("user", user ?? "")] where value.hasPrefix("-") {
                 throw settings.error(key, "'\(value)' starts with '-', which ssh would take for an option")
             }
-            let port = try settings.int("port") ?? 22
-            guard (1...65535).contains(port) else { throw settings.error("port", "must be 1 to 65535") }
+            let port = try settings.int("port")
+            guard port.map({ (1...65535).contains($0) }) ?? true else { throw settings.error("port", "must be 1 to 65535") }
             var pinned: HostKey?
             if let base64 = try settings.string("base64-ssh-public-host-key") {
                 guard let data = Data(base64Encoded: base64), let key = HostKey(line: String(decoding: data, as: UTF8.self)) else {
@@ -56,7 +59,7 @@ public enum SSHStore {
             }
             let keepalive = try settings.duration("keepalive") ?? .seconds(15)
             endpoint = SSHEndpoint(
-                host: host, user: user, port: port,
+                host: host, givenUser: user, givenPort: port,
                 identityFile: try settings.path("ssh-key"),
                 knownHostsFile: try settings.path("known-hosts") ?? expandingTilde("~/.ssh/known_hosts"),
                 pinnedHostKey: pinned, acceptNewHostKey: try settings.bool("accept-new-host-key") ?? false,
@@ -70,6 +73,7 @@ public enum SSHStore {
             guard ["libssh2", "openssh"].contains(transport) else { throw settings.error("transport", "is libssh2 or openssh, not '\(transport)'") }
             connections = try settings.int("max-connections") ?? context.jobs
             guard connections >= 1 else { throw settings.error("max-connections", "must be 1 or more") }
+            logger = context.logger
         }
 
         /// The store as a URL names it: the host, and the store there when not its default,
@@ -79,10 +83,18 @@ public enum SSHStore {
         }
 
         var connect: ServeConnectionPool.Connect {
-            { [endpoint, transport] in
+            { [endpoint, transport, logger] in
+                let began = ContinuousClock.now
+                logger.debug("opening an SSH session", metadata: ["peer": "\(endpoint.description)", "transport": "\(transport)"])
                 let stream: any ServeTransport = transport == "openssh"
                     ? try OpenSSHTransport.open(endpoint) : try await SSHChannelTransport.open(endpoint)
-                return try await ServeClient.connect(over: stream)
+                let client = try await ServeClient.connect(over: stream)
+                logger.debug("SSH session ready", metadata: [
+                    "peer": "\(endpoint.description)", "command": "\(endpoint.serveCommand)",
+                    "protocol": "\(client.protocolVersion >> 8).\(client.protocolVersion & 0xff)",
+                    "ms": "\((ContinuousClock.now - began).milliseconds)",
+                ])
+                return client
             }
         }
     }
