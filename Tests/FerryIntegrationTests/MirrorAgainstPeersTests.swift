@@ -83,10 +83,12 @@ struct MirrorAgainstPeersTests {
             index % 2 == 0 ? "\(url)?x=1" : "http://127.0.0.1:\(nginx.readPort)/\(url)"
         }
         let cache = dir.path + "/mirror"
-        let output = try run([ferryBinary, "mirror", "--from", "http://127.0.0.1:\(nginx.readPort)?priority=30&want-mass-query=true",
+        let output = try run([ferryBinary, "mirror", "-vv", "--from", "http://127.0.0.1:\(nginx.readPort)?priority=30&want-mass-query=true",
                               "--to", "file://\(cache)",
                               "--trusted-public-key", sourceKey, "--closure", top.path], check: false)
         #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+        // -vv tells each request and its answer: here the NARs at the absolute URLs.
+        #expect(output.stderr.contains("status=200 [FerryHTTP] GET http://127.0.0.1:\(nginx.readPort)/nar/"), "\(output.stderr)")
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "-r", top.path, "--trusted-public-keys", sourceKey])
     }
 

@@ -164,8 +164,12 @@ final class HTTPTransport: Sendable {
         do {
             return try await retry.run({
                 attempts += 1
+                let began = ContinuousClock.now
                 let response = try await sendOnce(method, url, headers: headers, body: body)
                 let status = Int(response.status.code)
+                // For -vv: each answer, timed to its headers (a download's body follows); the
+                // query is left out, as it may carry a token.
+                logger.debug("\(method) \(url.scheme)://\(url.authority)\(url.path)", metadata: ["status": "\(status)", "ms": "\((ContinuousClock.now - began).milliseconds)"])
                 guard HTTPError.isTransient(status: status) || (successOnly && !(200..<300).contains(status)) else {
                     return response
                 }
