@@ -293,12 +293,24 @@ struct CopyClosureAgainstNixTests {
         #expect(try String(contentsOfFile: dir.path + "/old.sec", encoding: .utf8) == "keep me")
     }
 
-    @Test("ferry plugins prints every option's name and default whole, however long") func pluginsListing() throws {
+    @Test("ferry plugins prints every option's name and default whole, however long; a cache source marks the settings only uploads use")
+    func pluginsListing() throws {
         let listing = String(decoding: try ferry(["plugins"]).stdout, as: UTF8.self)
         for whole in ["base64-ssh-public-host-key ", "default ~/.ssh/known_hosts ", "default $TMPDIR or /tmp ",
                       "default s3.REGION.amazonaws.com "] {
             #expect(listing.contains(whole), "cut short: \(whole)")
         }
+        let sections = listing.components(separatedBy: "\n\n")
+        let source = try #require(sections.first { $0.hasPrefix("[source] plugin = \"binary-cache\"") }, "\(listing)")
+        let s3 = try #require(sections.first { $0.hasPrefix("[backend] plugin = \"s3\"") }, "\(listing)")
+        func line(_ option: String, in section: String) -> String {
+            section.split(separator: "\n").first { $0.hasPrefix("  \(option) ") }.map(String.init) ?? ""
+        }
+        for option in ["multipart-threshold", "spool-dir", "narinfo-compression"] {
+            #expect(line(option, in: source).hasSuffix("used only when writing"), "\(line(option, in: source))")
+            #expect(!line(option, in: s3).isEmpty && !line(option, in: s3).contains("only when writing"), "\(line(option, in: s3))")
+        }
+        #expect(line("connect-timeout", in: source).hasSuffix("give up on a server that does not answer"))
     }
 
     @Test("a path missing from the source exits 1 and names it; nothing is written") func missingPath() throws {

@@ -49,7 +49,9 @@ extension BinaryCacheSource {
             + substituterOptions
         for storage in storages {
             for option in storage.options where !options.contains(where: { $0.name == option.name }) {
-                options.append(option)
+                options.append(option.onlyWhenWriting
+                    ? PluginOption(option.name, option.type, "accepted, as a destination's URL carries it; used only when writing")
+                    : option)
             }
         }
         return Plugin(kind: .source, name: "binary-cache",

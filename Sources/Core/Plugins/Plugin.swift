@@ -15,11 +15,17 @@ public struct PluginOption: Sendable {
     /// The default as a user would write it, or nil when there is none.
     public let defaultValue: String?
     public let help: String
+    /// A storage's setting that only uploads use (spool, multipart, …). A source reading
+    /// the same storage accepts it, since a URL copied from a destination carries it, and
+    /// lists it as such.
+    public let onlyWhenWriting: Bool
 
-    public init(_ name: String, _ type: String, default defaultValue: String? = nil, _ help: String) {
+    public init(_ name: String, _ type: String, default defaultValue: String? = nil, onlyWhenWriting: Bool = false,
+                _ help: String) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
+        self.onlyWhenWriting = onlyWhenWriting
         self.help = help
     }
 }

@@ -7,9 +7,9 @@ enum TransferSettings {
     static let options = [
         PluginOption("connect-timeout", "duration", default: "10s", "give up on a server that does not answer"),
         PluginOption("io-timeout", "duration", default: "60s", "give up on a transfer that stalls this long"),
-        PluginOption("spool-memory", "size", default: "8MiB",
+        PluginOption("spool-memory", "size", default: "8MiB", onlyWhenWriting: true,
                      "a NAR up to this size is uploaded from memory; larger ones spool to disk first"),
-        PluginOption("spool-dir", "path", default: "$TMPDIR or /tmp", "where larger NARs spool"),
+        PluginOption("spool-dir", "path", default: "$TMPDIR or /tmp", onlyWhenWriting: true, "where larger NARs spool"),
     ]
 
     static func timeouts(_ settings: PluginSettings) throws(ConfigError) -> (connect: Duration, io: Duration) {
@@ -80,18 +80,18 @@ public enum S3Cache {
             PluginOption("endpoint", "string", default: "s3.REGION.amazonaws.com", "host[:port] of an S3-compatible server (path-style)"),
             PluginOption("scheme", "string", default: "https", "http for a server without TLS"),
             PluginOption("profile", "string", "the AWS profile whose role (role_arn with source_profile or credential_source), keys, credential_process or web identity sign (default: the AWS_* variables, else AWS_PROFILE or default, else the container or instance role)"),
-            PluginOption("multipart-upload", "bool", default: "true",
+            PluginOption("multipart-upload", "bool", default: "true", onlyWhenWriting: true,
                          "NARs above multipart-threshold go up in parts; false sends them whole up to S3's 5GiB (Nix's default is false)"),
-            PluginOption("multipart-threshold", "size", default: "100MiB",
+            PluginOption("multipart-threshold", "size", default: "100MiB", onlyWhenWriting: true,
                          "NARs larger than this are uploaded in parts (at most 5GiB: S3 takes no more in one PUT)"),
-            PluginOption("part-size", "size", default: "8MiB", "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
-            PluginOption("multipart-chunk-size", "size", "Nix's name for part-size"),
-            PluginOption("buffer-size", "size", "Nix 2.8's name for part-size"),
+            PluginOption("part-size", "size", default: "8MiB", onlyWhenWriting: true, "the smallest part (at least 5MiB; raised so no NAR needs over 9000)"),
+            PluginOption("multipart-chunk-size", "size", onlyWhenWriting: true, "Nix's name for part-size"),
+            PluginOption("buffer-size", "size", onlyWhenWriting: true, "Nix 2.8's name for part-size"),
             PluginOption("addressing-style", "string", default: "path",
                          "path, or auto as newer Nix writes it: Ferry names the bucket in the path either way"),
-            PluginOption("narinfo-compression", "string", "store narinfos compressed with this codec (\(smallFileCodecs)), sent with its Content-Encoding, as Nix does"),
-            PluginOption("ls-compression", "string", "the same for .ls listings (Hydra's store URIs say br)"),
-            PluginOption("log-compression", "string", "taken from a Hydra store URI and checked; Ferry uploads no build logs"),
+            PluginOption("narinfo-compression", "string", onlyWhenWriting: true, "store narinfos compressed with this codec (\(smallFileCodecs)), sent with its Content-Encoding, as Nix does"),
+            PluginOption("ls-compression", "string", onlyWhenWriting: true, "the same for .ls listings (Hydra's store URIs say br)"),
+            PluginOption("log-compression", "string", onlyWhenWriting: true, "taken from a Hydra store URI and checked; Ferry uploads no build logs"),
         ] + TransferSettings.options,
         schemes: ["s3"],
         urlValues: { url throws(ConfigError) in
