@@ -15,10 +15,9 @@ struct ReporterLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-             source: String, file: String, function: String, line: UInt) {
-        let fields = metadata.merging(explicit ?? [:]) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        reporter.log("\(Self.timestamp()) \(level) \(label):" + fields.map { " " + $0 }.joined() + " [\(source)] \(message)")
+    func log(event: LogEvent) {
+        let fields = metadata.merging(event.metadata ?? [:]) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        reporter.log("\(Self.timestamp()) \(event.level) \(label):" + fields.map { " " + $0 }.joined() + " [\(event.source)] \(event.message)")
     }
 
     private static func timestamp() -> String {
