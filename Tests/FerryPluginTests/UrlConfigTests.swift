@@ -67,7 +67,7 @@ struct UrlConfigTests {
         ("local", "file:///c?compression-level=99", "--to file:///c?compression-level=99 compression-level: zstd levels go from"),
         ("local", "local?root=/r&compression=xz",
          "--to local?root=/r&compression=xz: store /r takes NARs uncompressed; a codec and compression settings apply only to binary caches"),
-        ("local", "ssh://h?compression-level=9", "--to ssh://h?compression-level=9: ssh://root@h takes NARs uncompressed"),
+        ("local", "ssh://h?compression-level=9", "--to ssh://h?compression-level=9: ssh://h takes NARs uncompressed"),
         ("local", "file://srv/cache", "store URL 'file://srv/cache': a file:// URL names its folder from the root, with three slashes: file:///srv/cache"),
         ("local", "file:///c?compresion=zstd", nil),
         ("local?root=/r&frobnicate=1", "file:///c", nil),
