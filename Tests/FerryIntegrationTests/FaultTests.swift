@@ -178,6 +178,24 @@ struct FaultTests {
         #expect(ferry.stderr.contains("interrupted before any copy began"), "\(ferry.stderr)")
     }
 
+    @Test("SIGINT while ssh's ProxyCommand does not answer (transport=openssh): exit 130 within seconds, and the proxy ends with ssh")
+    func sigintSilentProxy() async throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try writeExecutable("#!/bin/sh\nexec sleep 63.3\n", to: dir.path + "/proxy")
+        defer { _ = try? run(["pkill", "-f", "sleep 63.3"], check: false) }
+        let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--no-check-sigs", "--from",
+                                                 "ssh://root@ferry-proxied?known-hosts=/dev/null&transport=openssh",
+                                                 "--to", "file://\(dir.path)/m", top.path],
+                                     environment: nixEnvironment.merging(["NIX_SSHOPTS": "-oProxyCommand=\(dir.path)/proxy"]) { $1 })
+        let (code, took) = try await interrupt(ferry, after: .seconds(1), within: 10)
+        #expect(code == 130, "\(ferry.stderr)")
+        #expect(took.map { $0 < .seconds(5) } == true, "took \(String(describing: took))")
+        let proxies = try run(["pgrep", "-f", "sleep 63.3"], check: false)
+        #expect(proxies.status == 1, "left running: \(proxies.text)")
+    }
+
     @Test("SIGKILL at random moments, 20 times: every narinfo has its NAR with the right bytes; a rerun completes and cleans up")
     func sigkill() async throws {
         let (top, all) = try NixStore.closure.get()

@@ -25,6 +25,8 @@ public final class ChildProcess: Sendable {
     private let stderrDone = DispatchSemaphore(value: 0)
     private let exitStatus = Mutex<Int32?>(nil)
     private let reapedAt = Mutex<ContinuousClock.Instant?>(nil)
+    /// Set as soon as `waitpid` has freed the child's id, before its stderr is drained.
+    private let reaped = Atomic<Bool>(false)
     /// The child leads a process group of its own, and signals go to the whole group.
     private let ownsGroup: Bool
 
@@ -115,12 +117,17 @@ public final class ChildProcess: Sendable {
     /// not depend on when Swift's busy threads run the waiting task again.
     public var exitedAt: ContinuousClock.Instant? { reapedAt.withLock { $0 } }
 
-    /// Sends `signal` to the child, or to its whole group when it leads one; never once it
-    /// is reaped and its stderr closed. Until then neither id can name another process:
-    /// the child is not reaped, or a member of its group still holds its stderr (and a
+    /// Sends `signal` to the child, or to its whole group when it leads one. A child's own
+    /// id goes no further once it is reaped, since another process may then take it; a
+    /// group's goes on until its stderr is closed, as a member may still hold that (a
     /// group's id stays reserved while any member lives).
     public func kill(_ signal: Int32 = SIGTERM) {
-        if exitStatus.withLock({ $0 }) == nil { _ = Glibc.kill(ownsGroup ? -pid : pid, signal) }
+        guard exitStatus.withLock({ $0 }) == nil else { return }
+        if ownsGroup {
+            _ = Glibc.kill(-pid, signal)
+        } else if !reaped.load(ordering: .acquiring) {
+            _ = Glibc.kill(pid, signal)
+        }
     }
 
     /// Waits for the child to exit and for its stderr to be drained; returns the raw wait status.
@@ -141,8 +148,14 @@ public final class ChildProcess: Sendable {
                 return status
             }
             if ContinuousClock.now >= deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(20))
+            await ChildProcess.pause()
         }
+    }
+
+    /// 20 ms that a cancelled task sits out too (its own `Task.sleep` would end at once, and
+    /// `wait` would spin): a stop ends children with `terminate`, in cancelled tasks.
+    private static func pause() async {
+        await Task { try? await Task.sleep(for: .milliseconds(20)) }.value
     }
 
     /// Ends the child: end-of-file on its stdin, then SIGTERM after `grace`, then SIGKILL.
@@ -158,11 +171,18 @@ public final class ChildProcess: Sendable {
     }
 
     /// Reaps the child on a thread of its own as soon as it exits (and its stderr is drained).
+    /// A process it started outside its group (ssh's ProxyCommand, a daemon) may hold its
+    /// stderr long after: that is waited for two seconds at most, as no signal reaches it.
     private func reap() {
         DispatchQueue(label: "ferry.wait.\(pid)").async { [self] in
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
-            stderrDone.wait()
+            reaped.store(true, ordering: .releasing)
+            if ownsGroup {
+                stderrDone.wait()
+            } else {
+                _ = stderrDone.wait(timeout: .now() + .seconds(2))
+            }
             reapedAt.withLock { $0 = .now }
             exitStatus.withLock { $0 = status }
         }

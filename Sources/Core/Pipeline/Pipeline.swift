@@ -262,8 +262,9 @@ public struct Pipeline: Sendable {
                 observe(.stored(stored, seconds: (ContinuousClock.now - began).seconds,
                                 memoryWait: waited.seconds))
                 await scheduler.uploaded(stored)
-            } catch is CancellationError {
-                // The writer was aborted on the way out: nothing of it is left.
+            } catch where error is CancellationError || Task.isCancelled {
+                // The writer was aborted on the way out: nothing of it is left. Whatever a
+                // stop broke on its way (a peer killed by the same Ctrl-C) is the stop's.
                 await scheduler.failed(info.path, CopyError.interrupted(info.path))
             } catch {
                 logger.debug("copy failed", metadata: ["path": "\(info.path)", "error": "\(error)"])

@@ -15,7 +15,10 @@ public final class ProcessServeTransport: ServeTransport {
                 ioTimeout: Duration? = nil, onClose: @escaping @Sendable () -> Void = {}) throws {
         self.peer = peer
         self.onClose = onClose
-        process = try ChildProcess(arguments: command, environment: environment, ioTimeout: ioTimeout)
+        // A group of its own: Ctrl-C at a terminal reaches Ferry alone, which then ends the
+        // copy in order, and ending the child ends what it started (ssh's ProxyJump).
+        process = try ChildProcess(arguments: command, environment: environment, ioTimeout: ioTimeout,
+                                   ownProcessGroup: true)
     }
 
     /// `nix-store --serve --write`, for the local store or the store at `root`.

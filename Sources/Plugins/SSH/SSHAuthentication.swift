@@ -80,7 +80,9 @@ struct SSHAuthentication {
                     libssh2_agent_userauth(agent, endpoint.user, identity)
                 }
                 return true
-            } catch {
+            } catch let error as SSHError where error.code != nil {
+                // libssh2's answer for this identity: the next one may do. A stop, a
+                // timeout or a closed session ends the login instead.
                 continue
             }
         }
