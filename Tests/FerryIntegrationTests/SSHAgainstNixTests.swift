@@ -173,6 +173,19 @@ struct SSHAgainstNixTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])
     }
 
+    @Test("transport=openssh to a name ssh's config resolves (HostName, Port): the pinned key is checked under the URL's name")
+    func pinnedKeyOfConfigName() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try "Host ferry-box\n  HostName 127.0.0.1\n  Port \(server.port)\n".write(toFile: dir.path + "/config", atomically: true, encoding: .utf8)
+        let pin = Data(server.hostPublicKey.utf8).base64EncodedString()
+        let url = "ssh://root@ferry-box?transport=openssh&ssh-key=\(server.clientKey)&known-hosts=\(dir.path)/none&base64-ssh-public-host-key=\(pin)"
+        let (top, all) = try NixStore.closure.get()
+        let output = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/cache", top.path],
+                             environment: nixEnvironment.merging(["NIX_SSHOPTS": "-F \(dir.path)/config"]) { $1 }, check: false)
+        #expect(output.status == 0 && output.stderr.contains("\(all.count) copied"), "\(output.stderr)")
+    }
+
     @Test("an RSA key fails under libssh2 with the reason and the way out; OpenSSH logs in with it") func rsaKey() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

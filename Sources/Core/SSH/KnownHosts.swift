@@ -153,11 +153,5 @@ public struct HostKey: Sendable, Hashable, CustomStringConvertible {
         "\(KnownHosts.name(host: host, port: port)) \(type) \(base64)"
     }
 
-    /// The known_hosts line that trusts this key for `host` on any port (plain for 22,
-    /// `[host]:*` for the others).
-    public func knownHostsLine(anyPortOf host: String) -> String {
-        "\(host),[\(host)]:* \(type) \(base64)"
-    }
-
     public var description: String { "\(type) key \(fingerprint)" }
 }

@@ -26,15 +26,16 @@ public struct ServeError: TransientError, CustomStringConvertible {
     static let refusals = ["is not valid", "lacks a signature", "hash mismatch", "is not in the Nix store"]
 
     /// True when the peer's stderr (ssh's, for the openssh transport) says the connection
-    /// itself failed, which may pass: refused, reset, timed out, or dropped by sshd's
-    /// `MaxStartups`. A login, host key or missing program says the same every time.
+    /// itself failed, which may pass: refused, reset, timed out, dropped by sshd's
+    /// `MaxStartups`, or a name server that did not answer. A login, host key or missing
+    /// program says the same every time.
     public var connectionFailed: Bool {
         Self.connectionFailures.contains { peerDiagnostics.localizedCaseInsensitiveContains($0) }
     }
 
     static let connectionFailures = ["Connection refused", "Connection reset", "timed out",
                                      "Connection closed by", "No route to host", "Network is unreachable",
-                                     "kex_exchange_identification"]
+                                     "kex_exchange_identification", "Temporary failure in name resolution"]
 
     public var description: String {
         var text = "\(operation) with \(peer) failed: \(reason)"

@@ -57,6 +57,10 @@ struct URLParts: Sendable {
     /// Decoded names and values.
     var query: [(String, String)] = []
 
+    /// The path without a query a NAR URL may carry in it (a signed link's signature), for
+    /// messages and logs.
+    var pathForMessages: String { path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path }
+
     var text: String {
         let encoded = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
         return "\(scheme)://\(authority)\(path)" + (encoded.isEmpty ? "" : "?\(encoded)")
@@ -167,16 +171,15 @@ final class HTTPTransport: Sendable {
                 let began = ContinuousClock.now
                 let response = try await sendOnce(method, url, headers: headers, body: body)
                 let status = Int(response.status.code)
-                // For -vv: each answer, timed to its headers (a download's body follows); the
-                // query is left out, as it may carry a token.
-                logger.debug("\(method) \(url.scheme)://\(url.authority)\(url.path)", metadata: ["status": "\(status)", "ms": "\((ContinuousClock.now - began).milliseconds)"])
+                // For -vv: each answer, timed to its headers (a download's body follows).
+                logger.debug("\(method) \(url.scheme)://\(url.authority)\(url.pathForMessages)", metadata: ["status": "\(status)", "ms": "\((ContinuousClock.now - began).milliseconds)"])
                 guard HTTPError.isTransient(status: status) || (successOnly && !(200..<300).contains(status)) else {
                     return response
                 }
                 throw await failure(response, method.rawValue, url)
             }) { attempt, error, wait in
-                logger.notice("\(RetryPolicy.retryLine("\(method) \(url.path)", attempt: attempt, error: "\(error)", wait: wait))",
-                              metadata: ["request": "\(method) \(url.path)", "attempt": "\(attempt)"])
+                logger.notice("\(RetryPolicy.retryLine("\(method) \(url.pathForMessages)", attempt: attempt, error: "\(error)", wait: wait))",
+                              metadata: ["request": "\(method) \(url.pathForMessages)", "attempt": "\(attempt)"])
             }
         } catch var error as HTTPError where attempts > 1 {
             error.attempts = attempts
@@ -200,7 +203,7 @@ final class HTTPTransport: Sendable {
         } catch {
             // A stopped run is no failure that may pass: never retried, never "HTTP failed".
             if Task.isCancelled { throw CancellationError() }
-            throw HTTPError(cache: cache, request: "\(method) \(url.path)", reason: describe(error))
+            throw HTTPError(cache: cache, request: "\(method) \(url.pathForMessages)", reason: describe(error))
         }
     }
 
@@ -221,11 +224,11 @@ final class HTTPTransport: Sendable {
             // body that cannot be read (a large error page) says neither: the file is absent.
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             if body.contains("<Code>NoSuchBucket</Code>") {
-                throw ConfigError("\(cache): GET \(url.path)", "404 Not Found\(HTTPError.explanation(body)): create the bucket, or name one that exists")
+                throw ConfigError("\(cache): GET \(url.pathForMessages)", "404 Not Found\(HTTPError.explanation(body)): create the bucket, or name one that exists")
             }
             guard response.status == .forbidden, HTTPError.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") })
             else { return nil }
-            throw ConfigError("\(cache): GET \(url.path)", "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
+            throw ConfigError("\(cache): GET \(url.pathForMessages)", "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
         return EncodedFile(bytes: Array(buffer: try await response.body.collect(upTo: EncodedFile.sizeLimit)),
@@ -242,7 +245,7 @@ final class HTTPTransport: Sendable {
     func download(_ url: URLParts, into sink: (ArraySlice<UInt8>) async throws -> Void) async throws {
         let response = try await send(.GET, url)
         if [.notFound, .forbidden].contains(response.status) {
-            throw CacheStorageError.notFound(url.path, in: cache)
+            throw CacheStorageError.notFound(url.pathForMessages, in: cache)
         }
         try await expectSuccess(response, "GET", url)
         try refuseEncoded(response, url)
@@ -256,7 +259,7 @@ final class HTTPTransport: Sendable {
                 throw CancellationError()  // a stop, not a broken connection
             } catch {
                 // A connection lost mid-body is transient: the caller may try again.
-                throw HTTPError(cache: cache, request: "GET \(url.path)",
+                throw HTTPError(cache: cache, request: "GET \(url.pathForMessages)",
                                 reason: "the connection broke after \(ByteSize.format(received)) of the body: \(describe(error))")
             }
             guard let buffer else { return }
@@ -277,7 +280,7 @@ final class HTTPTransport: Sendable {
     }
 
     private func encodedFile(_ encoding: String, _ url: URLParts) -> HTTPError {
-        HTTPError(cache: cache, request: "GET \(url.path)", status: 200,
+        HTTPError(cache: cache, request: "GET \(url.pathForMessages)", status: 200,
                   reason: "it comes with Content-Encoding: \(encoding), which Ferry decodes only for narinfos")
     }
 
@@ -308,7 +311,7 @@ final class HTTPTransport: Sendable {
                                                endpoint: HTTPError.element("Endpoint", in: text))
         default: ""
         }
-        return HTTPError(cache: cache, request: "\(method) \(url.path)", status: Int(response.status.code),
+        return HTTPError(cache: cache, request: "\(method) \(url.pathForMessages)", status: Int(response.status.code),
                          reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text) + hint,
                          retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
     }

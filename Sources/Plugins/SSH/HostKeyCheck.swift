@@ -86,6 +86,8 @@ struct HostKeyCheck {
             let line = (text.isEmpty || text.hasSuffix("\n") ? "" : "\n")
                 + key.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n"
             try Array(line.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }
+        } catch let refusal as SSHError {
+            throw refusal
         } catch {
             throw SSHError(endpoint, "cannot record the new host key: \(error)")
         }

@@ -43,7 +43,8 @@ public enum SSHStore {
 
         init(_ settings: PluginSettings, context: PluginContext) throws {
             let host = try settings.required("host", "which machine?")
-            let user = try settings.string("user")
+            // An empty user (ssh://@host) is none: the transport's default.
+            let user = try settings.string("user").flatMap { $0.isEmpty ? nil : $0 }
             // As Nix refuses them: ssh would read `-oProxyCommand=…` as an option.
             for (key, value) in [("host", host), ("user", user ?? "")] where value.hasPrefix("-") {
                 throw settings.error(key, "'\(value)' starts with '-', which ssh would take for an option")

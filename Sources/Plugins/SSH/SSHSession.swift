@@ -254,7 +254,9 @@ final class SSHSession: @unchecked Sendable {
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
         guard status == 0, let first = list else {
-            throw SSHError(endpoint, "cannot resolve \(endpoint.host): \(String(cString: gai_strerror(status)))")
+            // EAI_AGAIN: the name server did not answer, which may pass.
+            throw SSHError(endpoint, "cannot resolve \(endpoint.host): \(String(cString: gai_strerror(status)))",
+                           transient: status == EAI_AGAIN)
         }
         defer { freeaddrinfo(list) }
         var lastError = "no address"
