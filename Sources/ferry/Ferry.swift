@@ -34,7 +34,7 @@ struct Ferry: AsyncParsableCommand {
             case (let error as ValidationError, let command?): message(for: error, from: command)
             default: fullMessage(for: error)
             }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            printError(message)
             // A script reading --json hears of a refused command line too.
             if CommandLine.arguments.dropFirst().prefix(while: { $0 != "--" }).contains("--json") {
                 let reason = message.split(separator: "\n").first.map { String($0.trimmingPrefix("Error: ")) } ?? message

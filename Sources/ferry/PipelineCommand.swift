@@ -101,6 +101,9 @@ struct RunOptions: ParsableArguments {
 /// is asked for its nix-cache-info stops the run as cleanly as during a copy.
 func runPipeline(_ makeRaw: () throws -> PipelineConfig.Raw, paths: [String], selection: PathSelection = PathSelection(),
                  options: RunOptions) async throws {
+    // A reader of the output that goes away (`| head`, a log pipeline restarted) costs the
+    // output, not the copy: writes then fail with EPIPE, which the reporter drops.
+    signal(SIGPIPE, SIG_IGN)
     let reporter = RunReporter(quiet: options.quiet, json: options.json, detail: options.verbose > 0)
     LoggingSystem.bootstrap { label in ReporterLogHandler(label: label, reporter: reporter, logLevel: options.logLevel) }
     let logger = Logger(label: "ferry")

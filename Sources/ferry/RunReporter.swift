@@ -164,8 +164,14 @@ final class RunReporter: Sendable {
     }
 }
 
-func writeStderr(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+func writeStderr(_ text: String) { write(text, to: STDERR_FILENO) }
 
-func writeStdout(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+func writeStdout(_ line: String) { write(line + "\n", to: STDOUT_FILENO) }
+
+/// A reader that went away (`ferry … | head`, a log pipeline restarted) costs the output,
+/// never the copy: FileHandle's write would crash on EPIPE.
+private func write(_ text: String, to fd: Int32) {
+    try? Array(text.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: "") }
+}
 
 func printError(_ text: String) { writeStderr(text + "\n") }

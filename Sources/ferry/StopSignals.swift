@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// SIGINT and SIGTERM, turned from "die now" into "stop cleanly": the run is cancelled,
+/// SIGINT, SIGTERM and SIGHUP (a terminal or ssh session gone, which Nix treats as an
+/// interrupt too), turned from "die now" into "stop cleanly": the run is cancelled,
 /// copies in flight abort (temporary files removed, S3 uploads aborted), the summary is
 /// printed, and the exit code is 128 + the signal, as a shell reports it. The same signal
 /// again, a second or more after the first, kills at once. One that comes sooner is the
@@ -27,7 +28,7 @@ final class StopSignals {
         // A queue of its own, with a thread of its own: on Linux the global queues are the
         // threads Swift's tasks run on, which copies that compress can keep busy for minutes.
         let queue = DispatchQueue(label: "ferry.stop-signals")
-        for number in [SIGINT, SIGTERM] {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {

@@ -23,9 +23,9 @@ struct FaultTests {
         }
     }
 
-    @Test("SIGTERM mid-copy, once or twice in a burst (as timeout sends it, to Ferry and its group): exit 143, the summary says interrupted, no temporary and no narinfo is left; a rerun completes",
-          arguments: [1, 2])
-    func sigterm(signals: Int) async throws {
+    @Test("SIGTERM mid-copy, once or twice in a burst (as timeout sends it, to Ferry and its group), or SIGHUP (a session gone): exit 128+N, the summary says interrupted, no temporary and no narinfo is left; a rerun completes",
+          arguments: zip([SIGTERM, SIGTERM, SIGHUP], [1, 2, 1]))
+    func sigterm(signal: Int32, signals: Int) async throws {
         let big = try NixStore.bigPath.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -37,7 +37,7 @@ struct FaultTests {
             for _ in 0..<1000 {
                 if !temporaries(cache).isEmpty {
                     for _ in 0..<signals {
-                        ferry.kill(SIGTERM)
+                        ferry.kill(signal)
                         usleep(5_000)
                     }
                     return true
@@ -48,7 +48,7 @@ struct FaultTests {
         }
         #expect(midCopy, "no temporary NAR appeared")
         let status = await ferry.wait(within: .seconds(20))  // a raw wait status
-        #expect(status.map { $0 & 0x7f == 0 && $0 >> 8 == 143 } == true, "exited \(String(describing: status)): \(ferry.stderr)")
+        #expect(status.map { $0 & 0x7f == 0 && $0 >> 8 == 128 + signal } == true, "exited \(String(describing: status)): \(ferry.stderr)")
         #expect(ferry.stderr.contains("interrupted"), "\(ferry.stderr)")
         #expect(temporaries(cache).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))

@@ -39,6 +39,20 @@ struct ReportingTests {
         }.filter { $0 == "skipped" }.count == all.count)
     }
 
+    @Test("a reader that goes away (| head) costs the output, not the copy: exit 0, and the cache is whole",
+          arguments: ["2>&1 >/dev/null", "--json 2>/dev/null"])
+    func readerGone(redirection: String) throws {
+        let (top, all) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let copy = "\(ferryBinary) copy-closure -v \(redirection.hasPrefix("--json") ? "--json" : "") --to file://\(dir.path)/cache \(top.path)"
+            + " \(redirection.replacingOccurrences(of: "--json ", with: ""))"
+        let output = try run(["bash", "-c", "set -o pipefail; \(copy) | head -c 1 >/dev/null"], check: false)
+        #expect(output.status == 0, "\(output.stderr)")
+        try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "--no-trust", "-r", top.path])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache").filter { $0.hasSuffix(".narinfo") }.count == all.count)
+    }
+
     @Test("-v adds a line for each step of each path; -vv adds debug logs; neither changes without them")
     func verbosity() throws {
         let (top, all) = try NixStore.closure.get()
