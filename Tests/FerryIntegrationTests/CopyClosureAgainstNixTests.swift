@@ -178,6 +178,15 @@ struct CopyClosureAgainstNixTests {
         // Onward from that root to a second one, as a bare path.
         try ferry(["copy-closure", "--from", root, "--to", dir.path + "/root2", top.path])
         try run(["nix", "store", "verify", "--store", dir.path + "/root2", "--no-trust", "-r", top.path])
+        // A relative root on the command line starts from the working directory.
+        let relative = try run(["sh", "-c", "cd \(dir.path) && exec \(ferryBinary) copy-closure --from local?root=root --to local?root=root3 \(top.path)"],
+                               check: false)
+        #expect(relative.status == 0, "\(relative.stderr)")
+        try run(["nix", "store", "verify", "--store", dir.path + "/root3", "--no-trust", "-r", top.path])
+        // A root to read from that does not exist is a mistake; nix-store would make it.
+        let missing = try ferry(["copy-closure", "--from", "local?root=\(dir.path)/none", "--to", dir.path + "/root4", top.path], check: false)
+        #expect(missing.status == 2 && missing.stderr.contains("there is no store at \(dir.path)/none"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/none"))
     }
 
     @Test("an exec codec's output is a cache Nix reads") func execCodec() throws {

@@ -120,6 +120,12 @@ struct SSHAgainstNixTests {
         let unreadable = try ferry(["copy-closure", "--from", url + "&ssh-key=\(dir.path)/missing", "--to", "file://\(dir.path)/c", top], check: false)
         #expect(unreadable.status == 2 && unreadable.stderr.contains("ssh-key: cannot read the key file \(dir.path)/missing"),
                 "\(unreadable.stderr)")
+        // Before any connection, with either transport: a host that is down changes nothing.
+        for transport in SSHAgainstNixTests.transports {
+            let down = try ferry(["copy-closure", "--from", "ssh://root@127.0.0.1:\(try freePort())?ssh-key=\(dir.path)/missing&transport=\(transport)",
+                                  "--to", "file://\(dir.path)/c", top], check: false)
+            #expect(down.status == 2 && down.stderr.contains("cannot read the key file") && !down.stderr.contains("retrying"), "\(down.stderr)")
+        }
         var bare = nixEnvironment.merging(["HOME": dir.path]) { $1 }
         bare["SSH_AUTH_SOCK"] = nil
         let none = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/c", top], environment: bare, check: false)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The settings of one pipeline stage: its plugin's name and the table of values a
 /// config file or URL gave it. Typed reads report errors at the stage's location.
 public struct PluginSettings: Sendable, Equatable {
@@ -153,10 +155,12 @@ public struct PluginSettings: Sendable, Equatable {
         name.contains("/") ? resolvedPath(name) : name
     }
 
-    /// `path` from the config file's folder when it is relative and came from a file.
+    /// A relative `path` from the config file's folder when it came from a file, else from
+    /// the working directory: made absolute either way, since a program it is handed to
+    /// (`nix-store --store`) may not take a relative one.
     private func relativeToFile(_ path: String) -> String {
-        guard let baseDirectory, !path.hasPrefix("/") else { return path }
-        return baseDirectory + "/" + path
+        guard !path.hasPrefix("/") else { return path }
+        return (baseDirectory ?? FileManager.default.currentDirectoryPath) + "/" + path
     }
 }
 

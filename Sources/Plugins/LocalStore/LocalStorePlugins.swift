@@ -59,6 +59,10 @@ public enum LocalStore {
         options: options, schemes: ["local"], nearbySchemes: nearbySchemes, urlValues: urlValues
     ) { settings, context in
         let local = try Settings(settings, context: context)
+        // nix-store would make an empty store there, and every path would be missing from it.
+        if let root = local.root, !FileManager.default.fileExists(atPath: root) {
+            throw settings.error("root", "there is no store at \(root): the folder does not exist")
+        }
         return ServeStoreSource(description: local.description, maxConnections: local.connections, connect: local.connect)
     }
 

@@ -58,10 +58,15 @@ public enum SSHStore {
                 }
                 pinned = key
             }
+            let identityFile = try settings.path("ssh-key")
+            // Checked before any connection, for either transport: retrying a host cannot mend it.
+            if let identityFile, !FileManager.default.isReadableFile(atPath: identityFile) {
+                throw settings.error("ssh-key", "cannot read the key file \(identityFile)")
+            }
             let keepalive = try settings.duration("keepalive") ?? .seconds(15)
             endpoint = SSHEndpoint(
                 host: host, givenUser: user, givenPort: port,
-                identityFile: try settings.path("ssh-key"),
+                identityFile: identityFile,
                 knownHostsFile: try settings.path("known-hosts") ?? expandingTilde("~/.ssh/known_hosts"),
                 pinnedHostKey: pinned, acceptNewHostKey: try settings.bool("accept-new-host-key") ?? false,
                 connectTimeout: try settings.duration("connect-timeout") ?? .seconds(30),
