@@ -165,6 +165,24 @@ struct CodecTests {
         #expect(xz.compressorMemory(narSize: .max) > xz.compressorMemory(narSize: 1_000))
     }
 
+    @Test("xz gives a NAR smaller than its preset's dictionary a dictionary of the NAR's size: little memory to write, and to read with the xz tool",
+          .enabled(if: toolsPresent("xz"), "xz is not installed (make test installs it)"))
+    func xzDictionaryBySize() async throws {
+        let xz = XZCodec(preset: 9, threads: 1)
+        #expect(xz.compressorMemory(narSize: 100_000) < 8 << 20)
+        #expect(xz.compressorMemory(narSize: 1 << 30) > 600 << 20)
+        let input = sampleData(100_000)
+        let packed = try await filter(input) { try xz.makeCompressor(narSize: UInt64(input.count), writingTo: $0) }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Data(packed).write(to: URL(fileURLWithPath: dir.path + "/nar.xz"))
+        #expect(Array(try run(["xz", "-d", "-c", dir.path + "/nar.xz"]).stdout) == input)
+        // What the tool says a reader needs: a 64 MiB dictionary's 65 MiB without the fix.
+        let summary = try #require(try run(["xz", "--robot", "-lvv", dir.path + "/nar.xz"]).lines.first { $0.hasPrefix("summary\t") })
+        let needed = try #require(Int(summary.split(separator: "\t")[1]))
+        #expect(needed < 2 << 20, "\(summary)")
+    }
+
     @Test("a decoder reserves what a NAR of that size writes into it (four bytes a byte for bzip2), in whole huge pages, never more than its most; a NarSize too large to count takes the most")
     func decoderMemoryBySize() {
         let codecs: [any Codec] = [ZstdCodec(level: 3, threads: 0), XZCodec(preset: 6, threads: 1), BZip2Codec(), LZ4Codec()]

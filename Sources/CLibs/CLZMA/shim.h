@@ -15,6 +15,19 @@ static const uint32_t FERRY_LZMA_PRESET_DEFAULT = LZMA_PRESET_DEFAULT;
 static const uint32_t FERRY_LZMA_PRESET_EXTREME = LZMA_PRESET_EXTREME;
 static const uint32_t FERRY_LZMA_CONCATENATED = LZMA_CONCATENATED;
 static const uint32_t FERRY_LZMA_TELL_UNSUPPORTED_CHECK = LZMA_TELL_UNSUPPORTED_CHECK;
+static const uint32_t FERRY_LZMA_DICT_SIZE_MIN = LZMA_DICT_SIZE_MIN;
 static const uint64_t FERRY_LZMA_MEMLIMIT_UNLIMITED = UINT64_MAX;
+
+/* The one-filter chain (LZMA2 with `options`) of an .xz stream: the filter ids are
+   UINT64_C macros Swift does not import. */
+static inline lzma_ret ferry_lzma2_stream_encoder(lzma_stream *stream, lzma_options_lzma *options) {
+    lzma_filter filters[2] = { { LZMA_FILTER_LZMA2, options }, { LZMA_VLI_UNKNOWN, NULL } };
+    return lzma_stream_encoder(stream, filters, LZMA_CHECK_CRC64);
+}
+
+static inline uint64_t ferry_lzma2_encoder_memusage(lzma_options_lzma *options) {
+    lzma_filter filters[2] = { { LZMA_FILTER_LZMA2, options }, { LZMA_VLI_UNKNOWN, NULL } };
+    return lzma_raw_encoder_memusage(filters);
+}
 
 #endif

@@ -16,15 +16,32 @@ public struct XZCodec: Codec {
     /// Threads for a NAR of `narSize`: one when it is smaller than two of the encoder's
     /// blocks (three dictionaries each), which it could not split between threads.
     private func threads(narSize: UInt64) -> Int {
+        narSize >= 6 * UInt64(presetOptions().dict_size) ? threads : 1
+    }
+
+    private func presetOptions() -> lzma_options_lzma {
         var options = lzma_options_lzma()
         _ = lzma_lzma_preset(&options, preset)
-        return narSize >= 6 * UInt64(options.dict_size) ? threads : 1
+        return options
+    }
+
+    /// The preset's options for one thread, with a dictionary no larger than the NAR (4 KiB
+    /// at least): a larger one finds nothing more, yet the encoder would take all of it (a
+    /// 1 KiB NAR at -9 reserved 675 MiB, and waited behind big ones for it), and so would
+    /// every reader's decoder.
+    func singleThreadOptions(narSize: UInt64) -> lzma_options_lzma {
+        var options = presetOptions()
+        options.dict_size = UInt32(min(UInt64(options.dict_size), max(UInt64(FERRY_LZMA_DICT_SIZE_MIN), narSize)))
+        return options
     }
 
     /// liblzma's own figure for the encoder it will build.
     public func compressorMemory(narSize: UInt64) -> Int {
         let threads = threads(narSize: narSize)
-        guard threads > 1 else { return Int(lzma_easy_encoder_memusage(preset)) }
+        guard threads > 1 else {
+            var options = singleThreadOptions(narSize: narSize)
+            return Int(ferry_lzma2_encoder_memusage(&options))
+        }
         var options = XZCodec.mtOptions(preset: preset, threads: threads)
         return Int(lzma_stream_encoder_mt_memusage(&options))
     }
@@ -48,7 +65,11 @@ public struct XZCodec: Codec {
     }
 
     public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        TransformFilter(try LZMAStream.encoder(preset: preset, threads: threads(narSize: narSize)), writingTo: output)
+        let threads = threads(narSize: narSize)
+        let encoder = threads > 1
+            ? try LZMAStream.encoder(preset: preset, threads: threads)
+            : try LZMAStream.encoder(options: singleThreadOptions(narSize: narSize))
+        return TransformFilter(encoder, writingTo: output)
     }
 
     /// Enough for every xz preset (`-9` needs 65 MiB for its 64 MiB dictionary).

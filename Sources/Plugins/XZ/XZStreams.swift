@@ -25,12 +25,19 @@ final class LZMAStream: SteppedTransform {
         stream.deallocate()
     }
 
-    /// An xz encoder at `preset` (0–9), multi-threaded when `threads` > 1.
+    /// A multi-threaded xz encoder at `preset` (0–9).
     static func encoder(preset: UInt32, threads: Int) throws -> LZMAStream {
-        try LZMAStream(what: "xz encoder", pausesWhenBusy: threads > 1) { stream in
-            guard threads > 1 else { return lzma_easy_encoder(stream, preset, LZMA_CHECK_CRC64) }
+        try LZMAStream(what: "xz encoder", pausesWhenBusy: true) { stream in
             var options = XZCodec.mtOptions(preset: preset, threads: threads)
             return lzma_stream_encoder_mt(stream, &options)
+        }
+    }
+
+    /// An xz encoder on the calling thread, with these LZMA2 options.
+    static func encoder(options: lzma_options_lzma) throws -> LZMAStream {
+        try LZMAStream(what: "xz encoder") { stream in
+            var options = options
+            return ferry_lzma2_stream_encoder(stream, &options)
         }
     }
 
