@@ -198,6 +198,20 @@ struct CopyClosureAgainstNixTests {
         try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "--no-trust", "-r", top.path])
     }
 
+    @Test("an exec codec whose output is not the compression it names fails every path, saying so; nothing is published",
+          arguments: [(["cat"], "xz"), (["gzip", "-c"], "zstd"), (["true"], "bzip2")])
+    func execCodecMismatch(command: [String], compression: String) throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let config = try writeExecPipeline(in: dir.path, command: command, compression: compression)
+        let output = try ferry(["run", config, top.path], check: false)
+        #expect(output.status == 1 && output.stderr.contains("the [codec] compression setting must name what the command writes"),
+                "\(output.stderr)")
+        let published = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache"))?.filter { $0.hasSuffix(".narinfo") }
+        #expect(published?.isEmpty ?? true, "\(published ?? [])")
+    }
+
     @Test("config errors exit 2 and name what is wrong", arguments: [
         ("[backend]\nplugin = \"file\"\npath = \"/tmp/x\"\n", "the [limiter] table is missing"),
         ("[limiter]\n[backend]\nplugin = \"file\"\npth = \"/tmp/x\"\n", "[backend] pth: unknown key for backend plugin 'file'"),

@@ -1,4 +1,8 @@
 import FerryCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Compression by any command that filters stdin to stdout, such as `["pigz", "-c"]`
 /// or `["zstd", "-19", "-T0", "-c"]`; `compression` names what the narinfo records.
@@ -17,14 +21,14 @@ public struct ExecCodec: Codec {
     public func compressorMemory(narSize: UInt64) -> Int { memory }
 
     public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        try ExecFilter(command: command, output: output)
+        try ExecFilter(command: command, output: output, expecting: CompressionMagic.byName[compression].map { (compression, $0) })
     }
 
     public static let plugin = Plugin<any Codec>(
         kind: .codec, name: "exec", summary: "any command that filters stdin to stdout",
         options: [
             PluginOption("command", "strings", "the command and its arguments, e.g. [\"pigz\", \"-c\"]"),
-            PluginOption("compression", "string", "the Compression value narinfos record (xz, zstd, bzip2, br, …)"),
+            PluginOption("compression", "string", "the Compression value narinfos record (xz, zstd, bzip2, br, …); the output must start as that format does (br has no mark to check)"),
             PluginOption("memory", "size", default: "64MiB", "what the command holds, counted against the budget"),
             PluginOption("level", "integer", "ignored: give the level in the command"),
             PluginOption("threads", "integer", "ignored: give threads in the command"),
@@ -43,22 +47,42 @@ public struct ExecCodec: Codec {
     }
 }
 
-/// Feeds the command's stdin from `write` while a task pumps its stdout to the output.
+/// Feeds the command's stdin from `write` while a task pumps its stdout to the output,
+/// checking that it starts as the compression it is said to be does.
 final class ExecFilter: ByteFilter {
     private let process: ChildProcess
     private let pump: Task<Void, any Error>
+    /// Set by the pump when the output is not what it should be; the command is then
+    /// killed, and a write that fails for that says why.
+    private let mismatch = Mismatch()
+
+    private final class Mismatch: Sendable {
+        let found = Mutex<CompressionMismatch?>(nil)
+    }
 
     /// The output sink, used only by the pump task until `finish` has awaited it.
     private struct Output: @unchecked Sendable { let sink: any AsyncByteSink }
 
-    init(command: [String], output: any AsyncByteSink) throws {
+    init(command: [String], output: any AsyncByteSink, expecting magic: (compression: String, bytes: [UInt8])?) throws {
         // Its own process group: stopping it stops what a `sh -c` command started too.
         let process = try ChildProcess(arguments: command, ownProcessGroup: true)
         let out = Output(sink: output)
         self.process = process
-        pump = Task {
+        pump = Task { [mismatch] in
+            var head: [UInt8] = []
+            func check(_ bytes: [UInt8], ended: Bool) throws {
+                guard let magic, head.count < magic.bytes.count else { return }
+                head += bytes.prefix(magic.bytes.count - head.count)
+                guard magic.bytes.starts(with: head), !ended || head.count == magic.bytes.count else {
+                    let error = CompressionMismatch(compression: magic.compression, expected: magic.bytes, got: head)
+                    mismatch.found.withLock { $0 = error }
+                    process.kill(SIGKILL)
+                    throw error
+                }
+            }
             while true {
                 let bytes = try await process.output.read(maxLength: 256 * 1024)
+                try check(bytes, ended: bytes.isEmpty)
                 if bytes.isEmpty { return }
                 try await out.sink.write(bytes)
             }
@@ -69,7 +93,7 @@ final class ExecFilter: ByteFilter {
         do {
             try await process.input.write(bytes)
         } catch {
-            throw failure(error)
+            throw failure(mismatch.found.withLock { $0 } ?? error)
         }
     }
 
