@@ -24,12 +24,22 @@ struct Keys: ParsableCommand {
 
         func validate() throws {
             do { try KeyError.checkName(name, in: "--name") } catch { throw ValidationError("--name '\(name)': \(error.reason)") }
+            if URL(fileURLWithPath: secretFile).standardizedFileURL == URL(fileURLWithPath: publicFile).standardizedFileURL {
+                throw ValidationError("--secret-file and --public-file name the same file; the keys need one each")
+            }
         }
 
+        /// Both files or neither: a secret key whose public half could not be written is
+        /// removed, so that running the command again (once the cause is mended) works.
         func run() throws {
             let key = try SecretKey(generatingNamed: name)
             try create(secretFile, key.rendered, mode: 0o600)
-            try create(publicFile, key.publicKey.rendered, mode: 0o644)
+            do {
+                try create(publicFile, key.publicKey.rendered, mode: 0o644)
+            } catch {
+                unlink(secretFile)
+                throw error
+            }
             print(key.publicKey.rendered)
         }
 

@@ -296,7 +296,7 @@ struct CopyClosureAgainstNixTests {
         #expect(overview.contains("OVERVIEW:"), "\(overview)")
     }
 
-    @Test("keys generate: a bad name or an existing file exits 2, a folder that is not there names the reason; nothing is overwritten")
+    @Test("keys generate: a bad name or an existing file exits 2, a folder that is not there names the reason; nothing is overwritten, and no secret key is left without its public one")
     func keyErrors() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -314,6 +314,14 @@ struct CopyClosureAgainstNixTests {
         // Refused by run(), where ArgumentParser alone would show the root's usage.
         #expect(existing.stderr.contains("Usage: ferry keys generate --name"), "\(existing.stderr)")
         #expect(try String(contentsOfFile: dir.path + "/old.sec", encoding: .utf8) == "keep me")
+        // Both files or neither: a public file that cannot be written takes the secret one back.
+        let takenPublic = try ferry(["keys", "generate", "--name", "k", "--secret-file", dir.path + "/new.sec",
+                                     "--public-file", dir.path + "/old.sec"], check: false)
+        #expect(takenPublic.status == 2 && !FileManager.default.fileExists(atPath: dir.path + "/new.sec"), "\(takenPublic.stderr)")
+        let same = try ferry(["keys", "generate", "--name", "k", "--secret-file", dir.path + "/same", "--public-file", dir.path + "/./same"],
+                             check: false)
+        #expect(same.status == 2 && same.stderr.contains("name the same file") && !FileManager.default.fileExists(atPath: dir.path + "/same"),
+                "\(same.stderr)")
     }
 
     @Test("ferry plugins prints every option's name and default whole, however long; a cache source marks the settings only uploads use")
