@@ -127,6 +127,15 @@ struct PipelineConfigTests {
         #expect(throws: SystemError("read", file, errno: EILSEQ)) { try readTextFile(file) }
     }
 
+    @Test("a source table with a url and no plugin is a binary cache; without either, this machine's store") func sourceDefault() throws {
+        func source(_ table: String) throws -> String {
+            try PipelineConfig.parse(toml: "[limiter]\n[source]\n\(table)\n[backend]\nplugin = \"file\"\npath = \"/x\"\n", name: "p.toml").source.plugin
+        }
+        #expect(try source("url = \"file:///srv/cache\"") == "binary-cache")
+        #expect(try source("") == "local")
+        #expect(try source("plugin = \"ssh\"\nhost = \"h\"") == "ssh")
+    }
+
     @Test("a backend's compression keys fill the codec table, as in a URL") func compressionKeys() throws {
         let config = try PipelineConfig.parse(toml: """
             [limiter]

@@ -58,7 +58,10 @@ extension BinaryCacheSource {
                       summary: "a binary cache (\(storages.map(\.name).joined(separator: ", "))), read as Nix reads it",
                       options: options, schemes: storages.flatMap(\.schemes),
                       urlValues: { url in ["url": .string(url.text)] }) { settings, context in
-            let text = try settings.required("url", "which cache? (file:///dir, https://host, s3://bucket)")
+            // A folder may be named by `path`, as the file backend names it.
+            guard let text = try settings.string("url") ?? settings.path("path").map({ "file://\($0)" }) else {
+                throw settings.error("url", "is missing: which cache? (file:///dir, https://host, s3://bucket; or path = \"/dir\")")
+            }
             let url = try StoreURL(parsing: text)
             guard let storage = Plugin.handling(url.scheme, among: storages) else {
                 throw settings.error("url",

@@ -131,7 +131,8 @@ extension PipelineConfig {
         }
         return PipelineConfig(jobs: jobs, paths: paths, limiter: try limiterConfig(limiterTable.settings),
                               trust: try trustConfig(top), retry: try retryPolicy(top),
-                              source: try stage("source", default: "local"),
+                              // A source named by its url alone is a binary cache; else this machine's store.
+                              source: try stage("source", default: raw.tables["source"]?.values["url"] != nil ? "binary-cache" : "local"),
                               codec: try stage("codec", default: "zstd"), codecNamed: raw.tables["codec"] != nil,
                               backend: try stage("backend", default: nil))
     }

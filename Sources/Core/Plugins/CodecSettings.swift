@@ -21,8 +21,9 @@ public enum CodecSettings {
         var threads = asked == 0 ? SystemInfo.processorCount : asked
         let room = context.memoryBudget - Pipeline.streamBuffers
         while threads > 1 && memory(threads) > room { threads -= 1 }
+        // Worth a notice when a number was asked for; "one per core" means as many as fit.
         if threads < (asked == 0 ? SystemInfo.processorCount : asked) {
-            context.logger.notice("codec threads lowered to fit the memory budget", metadata: [
+            context.logger.log(level: asked == 0 ? .info : .notice, "codec threads lowered to fit the memory budget", metadata: [
                 "threads": "\(threads)", "asked": "\(asked)", "budget": "\(context.memoryBudget)"])
         }
         return threads

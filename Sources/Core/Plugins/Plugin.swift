@@ -102,7 +102,7 @@ public struct Plugin<Instance>: Sendable {
         for key in settings.values.keys.sorted() where !known.contains(key) {
             let list = options.map(\.name).joined(separator: ", ")
             throw settings.error(key,
-                                 "unknown key for \(kind.rawValue) plugin '\(name)' (it knows: \(list.isEmpty ? "none" : list))")
+                                 "unknown key for \(kind.rawValue) plugin '\(name)' " + (list.isEmpty ? "(it takes none)" : "(it knows: \(list))"))
         }
     }
 }

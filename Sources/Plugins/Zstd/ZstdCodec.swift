@@ -1,7 +1,7 @@
 import CZstd
 import FerryCore
 
-/// Zstandard through libzstd: `level` (1–19; Nix's -1 means zstd's default, 3),
+/// Zstandard through libzstd: `level` (1–22; Nix's -1 means zstd's default, 3),
 /// `threads` (0: one per core; 1: in the calling thread).
 public struct ZstdCodec: Codec {
     public let compression = "zstd"
@@ -51,7 +51,7 @@ extension ZstdCodec {
     public static let plugin = Plugin<any Codec>(
         kind: .codec, name: "zstd", summary: "Zstandard through libzstd; fast, multi-threaded, the default",
         options: [
-            PluginOption("level", "integer", default: "3", "1 (fastest) to 19 (smallest); -1 means the default"),
+            PluginOption("level", "integer", default: "3", "1 (fastest) to 19 (smallest), 20 to 22 with far more memory; -1 means the default"),
             PluginOption("threads", "integer", default: "0", "compression threads; 0 means one per core"),
         ]
     ) { settings, context in
