@@ -35,7 +35,7 @@ struct CopyClosure: AsyncParsableCommand {
     @Option(help: "The store or binary cache to copy to.")
     var to: String?
 
-    @Option(help: "A pipeline config file (TOML) to start from; --from, --to and the flags override it.")
+    @Option(help: "A pipeline config file (TOML) to start from; --from and --to replace its [source] and [backend] whole (a note names the keys that are dropped), and the flags override it.")
     var config: String?
 
     @OptionGroup var options: RunOptions
@@ -50,10 +50,15 @@ struct CopyClosure: AsyncParsableCommand {
     func run() async throws {
         try await runPipeline({
             var raw = try config.map { try PipelineConfig.raw(file: $0) } ?? .commandLine(memory: nil, jobs: nil)
+            var replaced: [(flag: String, table: PipelineConfig.Raw.Replaced?)] = []
             if config == nil || from != "local" || raw.tables["source"] == nil {
-                try raw.setSource(url: from, registry: .builtIn)
+                replaced.append(("--from", try raw.setSource(url: from, registry: .builtIn)))
             }
-            if let to { try raw.setBackend(url: to, registry: .builtIn) }
+            if let to { replaced.append(("--to", try raw.setBackend(url: to, registry: .builtIn))) }
+            for case let (flag, table?) in replaced {
+                printError("note: \(flag) replaces \(table.location), whose \(table.droppedKeys.joined(separator: ", ")) "
+                           + "\(table.droppedKeys.count == 1 ? "is" : "are") not used; give \(table.droppedKeys.count == 1 ? "it" : "them") in the URL")
+            }
             return raw
         }, paths: paths, options: options)
     }

@@ -198,6 +198,20 @@ struct CopyClosureAgainstNixTests {
         try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "--no-trust", "-r", top.path])
     }
 
+    @Test("--to replaces a config file's [backend] whole, and a note names the keys of it no longer used (a secret key)")
+    func toReplacesBackend() throws {
+        let (top, _) = try NixStore.closure.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try ferry(["keys", "generate", "--name", "k-1", "--secret-file", dir.path + "/k.sec", "--public-file", dir.path + "/k.pub"])
+        try "[limiter]\n[backend]\nplugin = \"file\"\npath = \"a\"\nsecret-key = \"k.sec\"\n".write(toFile: dir.path + "/p.toml", atomically: true, encoding: .utf8)
+        let output = try ferry(["copy-closure", "--config", dir.path + "/p.toml", "--to", "file://\(dir.path)/b", top.path])
+        #expect(output.stderr.contains("note: --to replaces \(dir.path)/p.toml [backend], whose secret-key is not used; give it in the URL"),
+                "\(output.stderr)")
+        let kept = try ferry(["copy-closure", "--config", dir.path + "/p.toml", "--to", "file://\(dir.path)/c?secret-key=\(dir.path)/k.sec", top.path])
+        #expect(!kept.stderr.contains("note:"), "\(kept.stderr)")
+    }
+
     @Test("an exec codec whose output is not the compression it names fails every path, saying so; nothing is published",
           arguments: [(["cat"], "xz"), (["gzip", "-c"], "zstd"), (["true"], "bzip2")])
     func execCodecMismatch(command: [String], compression: String) throws {
