@@ -50,8 +50,18 @@ struct Keys: ParsableCommand {
                 if errno == EEXIST { throw ValidationError("\(path) exists already; Ferry does not overwrite keys") }
                 throw SystemError("create", path)
             }
-            defer { close(fd) }
-            try Array(text.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }
+            // A file that could not be written whole is no key: removed, so a rerun may make it.
+            do {
+                try Array(text.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }
+            } catch {
+                close(fd)
+                unlink(path)
+                throw error
+            }
+            guard close(fd) == 0 else {
+                unlink(path)
+                throw SystemError("close", path)
+            }
         }
     }
 }

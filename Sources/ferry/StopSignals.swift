@@ -29,7 +29,9 @@ final class StopSignals {
         // threads Swift's tasks run on, which copies that compress can keep busy for minutes.
         let queue = DispatchQueue(label: "ferry.stop-signals")
         for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
+            let previous = signal(number, SIG_IGN)
+            // Ignored already (`nohup`): it stays ignored, and the run goes on.
+            if number == SIGHUP && unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
             source.setEventHandler {
                 let (isFirst, repeated) = first.received.withLock { received in

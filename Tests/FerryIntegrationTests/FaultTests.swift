@@ -71,6 +71,30 @@ struct FaultTests {
         return (status & 0x7f == 0 ? status >> 8 : nil, ferry.exitedAt.map { $0 - signalled })
     }
 
+    @Test("under nohup (SIGHUP ignored when Ferry starts), SIGHUP mid-copy changes nothing: the copy completes")
+    func nohup() async throws {
+        let big = try NixStore.bigPath.get()
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cache = dir.path + "/cache"
+        let ferry = try ChildProcess(arguments: ["sh", "-c", "trap '' HUP; exec \"$0\" \"$@\"", ferryBinary, "copy-closure",
+                                                 "--to", "file://\(cache)?compression=zstd&compression-level=12", big.path],
+                                     environment: nixEnvironment)
+        defer { ferry.kill(SIGKILL) }
+        let midCopy = await onOwnThread {
+            for _ in 0..<1000 {
+                if !temporaries(cache).isEmpty { return true }
+                usleep(10_000)
+            }
+            return false
+        }
+        try #require(midCopy, "no temporary NAR appeared: \(ferry.stderr)")
+        ferry.kill(SIGHUP)
+        let status = await ferry.wait(within: .seconds(120))
+        #expect(status == 0, "\(String(describing: status)): \(ferry.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"), "\(ferry.stderr)")
+    }
+
     @Test("SIGINT while the compressor is busy: exit 130 at once, not when it is done; nothing is published")
     func sigintBusyCompressor() async throws {
         let (top, _) = try NixStore.closure.get()
@@ -219,9 +243,9 @@ struct FaultTests {
         #expect(all.allSatisfy { FileManager.default.fileExists(atPath: "\(cache)/\($0.hashPart).narinfo") })
     }
 
-    @Test("a full disk: a clear error, said once and not retried, no narinfo without its NAR, no temporary left",
-          .enabled(if: getuid() == 0 || Peers.inCI, "mounting a tmpfs needs root"), Peers.requiring("mount"))
-    func diskFull() throws {
+    @Test("a full disk: a clear error, said once and not retried, no narinfo without its NAR, no temporary left; also behind an exec codec, whose command is not left blocked",
+          .enabled(if: getuid() == 0 || Peers.inCI, "mounting a tmpfs needs root"), Peers.requiring("mount"), arguments: [false, true])
+    func diskFull(execCodec: Bool) throws {
         let big = try NixStore.bigPath.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -229,7 +253,11 @@ struct FaultTests {
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         try run(["mount", "-t", "tmpfs", "-o", "size=8M", "tmpfs", cache])
         defer { _ = try? run(["umount", "-l", cache]) }
-        let output = try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=none", big.path], check: false)
+        let codec = execCodec
+            ? ["--config", try writeExecPipeline(in: dir.path, command: ["gzip", "-1", "-c"], compression: "gzip"), "--to", "file://\(cache)"]
+            : ["--to", "file://\(cache)?compression=none"]
+        // A time limit: a command left blocked on its full output pipe would hold the run for ever.
+        let output = try run(["timeout", "120", ferryBinary, "copy-closure"] + codec + [big.path], check: false)
         #expect(output.status == 1)
         #expect(output.stderr.contains("No space left on device"), "\(output.stderr)")
         #expect(output.stderr.contains(big.path))

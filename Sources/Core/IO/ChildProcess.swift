@@ -110,7 +110,8 @@ public final class ChildProcess: Sendable {
     /// Sends end-of-file to the child's stdin, once a write in progress has ended.
     public func closeInput() { input.close() }
 
-    /// True once the child has exited and everything that held its stderr has closed it.
+    /// True once the child has exited and its stderr is closed (or was waited for as long
+    /// as `reap` waits).
     public var hasExited: Bool { exitStatus.withLock { $0 != nil } }
 
     /// When the child was reaped, its stderr drained. Unlike the time `wait` returns, it does
@@ -171,18 +172,21 @@ public final class ChildProcess: Sendable {
     }
 
     /// Reaps the child on a thread of its own as soon as it exits (and its stderr is drained).
-    /// A process it started outside its group (ssh's ProxyCommand, a daemon) may hold its
-    /// stderr long after: that is waited for two seconds at most, as no signal reaches it.
+    /// Its stderr is waited for while its group lives (when it leads one): `kill` reaches
+    /// those members. What holds it outside the group (a daemon that left it, or anything a
+    /// child without a group of its own started) no signal of Ferry's reaches, so that is
+    /// waited for two seconds at most.
     private func reap() {
         DispatchQueue(label: "ferry.wait.\(pid)").async { [self] in
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
             reaped.store(true, ordering: .releasing)
             if ownsGroup {
-                stderrDone.wait()
-            } else {
-                _ = stderrDone.wait(timeout: .now() + .seconds(2))
+                while stderrDone.wait(timeout: .now() + .seconds(1)) == .timedOut {
+                    guard Glibc.kill(-pid, 0) == 0 || currentErrno() != ESRCH else { break }
+                }
             }
+            _ = stderrDone.wait(timeout: .now() + .seconds(2))
             reapedAt.withLock { $0 = .now }
             exitStatus.withLock { $0 = status }
         }

@@ -1,17 +1,38 @@
-/// The bytes a compressed file of each kind Nix reads starts with: what the exec codec's
+/// The bytes a compressed file of a kind Nix reads starts with: what the exec codec's
 /// command must write for the narinfo's `Compression` to be true. Brotli has none.
-enum CompressionMagic {
-    static let byName: [String: [UInt8]] = [
-        "xz": [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00],
-        "zstd": [0x28, 0xB5, 0x2F, 0xFD],
-        "bzip2": Array("BZh".utf8),
-        "gzip": [0x1F, 0x8B],
-        "lz4": [0x04, 0x22, 0x4D, 0x18],
-        "lzip": Array("LZIP".utf8),
+struct CompressionMagic: Sendable {
+    let compression: String
+    /// Every start a file of the kind may have; all of one length.
+    let starts: [[UInt8]]
+
+    /// nil for a compression without a mark to check.
+    init?(compression: String) {
+        guard let starts = Self.starts[compression] else { return nil }
+        self.compression = compression
+        self.starts = starts
+    }
+
+    private static let starts: [String: [[UInt8]]] = [
+        "xz": [[0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]],
+        // A zstd frame, or a skippable frame first (as pzstd writes one).
+        "zstd": [[0x28, 0xB5, 0x2F, 0xFD]] + (0x50...0x5F).map { [$0, 0x2A, 0x4D, 0x18] },
+        "bzip2": [Array("BZh".utf8)],
+        "gzip": [[0x1F, 0x8B]],
+        // A frame, or the legacy format (lz4 -l).
+        "lz4": [[0x04, 0x22, 0x4D, 0x18], [0x02, 0x21, 0x4C, 0x18]],
+        "lzip": [Array("LZIP".utf8)],
     ]
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String($0, radix: 16, uppercase: true).leftPadded(to: 2) }.joined(separator: " ")
+    var length: Int { starts[0].count }
+
+    /// True while `head`, shorter than `length` or not, could still be such a start.
+    func mayStart(_ head: [UInt8]) -> Bool { starts.contains { $0.starts(with: head) } }
+
+    /// True when `head` is a whole start.
+    func isStart(of head: [UInt8]) -> Bool { head.count == length && mayStart(head) }
+
+    func mismatch(_ head: [UInt8]) -> CompressionMismatch {
+        CompressionMismatch(compression: compression, expected: starts[0], got: head)
     }
 }
 
@@ -23,13 +44,11 @@ struct CompressionMismatch: Error, CustomStringConvertible {
     let got: [UInt8]
 
     var description: String {
-        "its output starts with \(got.isEmpty ? "nothing" : CompressionMagic.hex(got)), not \(CompressionMagic.hex(expected)) as \(compression) does; "
+        "its output starts with \(got.isEmpty ? "nothing" : hex(got)), not \(hex(expected)) as \(compression) does; "
             + "the [codec] compression setting must name what the command writes"
     }
-}
 
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
+    private func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) }.joined(separator: " ")
     }
 }

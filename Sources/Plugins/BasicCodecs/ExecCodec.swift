@@ -21,7 +21,7 @@ public struct ExecCodec: Codec {
     public func compressorMemory(narSize: UInt64) -> Int { memory }
 
     public func makeCompressor(narSize: UInt64, writingTo output: any AsyncByteSink) throws -> any ByteFilter {
-        try ExecFilter(command: command, output: output, expecting: CompressionMagic.byName[compression].map { (compression, $0) })
+        try ExecFilter(command: command, output: output, expecting: CompressionMagic(compression: compression))
     }
 
     public static let plugin = Plugin<any Codec>(
@@ -51,40 +51,45 @@ public struct ExecCodec: Codec {
 /// checking that it starts as the compression it is said to be does.
 final class ExecFilter: ByteFilter {
     private let process: ChildProcess
-    private let pump: Task<Void, any Error>
-    /// Set by the pump when the output is not what it should be; the command is then
-    /// killed, and a write that fails for that says why.
-    private let mismatch = Mismatch()
+    /// Returns the first bytes of the output, as many as the magic has (or fewer, if the
+    /// output was shorter).
+    private let pump: Task<[UInt8], any Error>
+    /// Why the pump stopped early: output that is not the compression, or a sink that
+    /// failed. The command is then killed (nobody reads its output any more, and it would
+    /// block, and with it every write), and a write that fails for that says why.
+    private let pumpFailure = PumpFailure()
 
-    private final class Mismatch: Sendable {
-        let found = Mutex<CompressionMismatch?>(nil)
+    private final class PumpFailure: Sendable {
+        let error = Mutex<(any Error)?>(nil)
     }
 
-    /// The output sink, used only by the pump task until `finish` has awaited it.
+    /// The output sink, used only by the pump task until `finish` or `abandon` has awaited it.
     private struct Output: @unchecked Sendable { let sink: any AsyncByteSink }
 
-    init(command: [String], output: any AsyncByteSink, expecting magic: (compression: String, bytes: [UInt8])?) throws {
+    private let magic: CompressionMagic?
+
+    init(command: [String], output: any AsyncByteSink, expecting magic: CompressionMagic?) throws {
         // Its own process group: stopping it stops what a `sh -c` command started too.
         let process = try ChildProcess(arguments: command, ownProcessGroup: true)
         let out = Output(sink: output)
         self.process = process
-        pump = Task { [mismatch] in
+        self.magic = magic
+        pump = Task { [pumpFailure] in
             var head: [UInt8] = []
-            func check(_ bytes: [UInt8], ended: Bool) throws {
-                guard let magic, head.count < magic.bytes.count else { return }
-                head += bytes.prefix(magic.bytes.count - head.count)
-                guard magic.bytes.starts(with: head), !ended || head.count == magic.bytes.count else {
-                    let error = CompressionMismatch(compression: magic.compression, expected: magic.bytes, got: head)
-                    mismatch.found.withLock { $0 = error }
-                    process.kill(SIGKILL)
-                    throw error
+            do {
+                while true {
+                    let bytes = try await process.output.read(maxLength: 256 * 1024)
+                    if bytes.isEmpty { return head }
+                    if let magic, head.count < magic.length {
+                        head += bytes.prefix(magic.length - head.count)
+                        guard magic.mayStart(head) else { throw magic.mismatch(head) }
+                    }
+                    do { try await out.sink.write(bytes) } catch { throw SinkFailed(error: error) }
                 }
-            }
-            while true {
-                let bytes = try await process.output.read(maxLength: 256 * 1024)
-                try check(bytes, ended: bytes.isEmpty)
-                if bytes.isEmpty { return }
-                try await out.sink.write(bytes)
+            } catch {
+                pumpFailure.error.withLock { $0 = error }
+                process.kill(SIGKILL)
+                throw error
             }
         }
     }
@@ -93,30 +98,49 @@ final class ExecFilter: ByteFilter {
         do {
             try await process.input.write(bytes)
         } catch {
-            throw failure(mismatch.found.withLock { $0 } ?? error)
+            throw failure(pumpFailure.error.withLock { $0 } ?? error)
         }
     }
 
+    /// The command's exit comes first: one that failed is named as failing, whatever it
+    /// wrote; one that succeeded must have written the whole of the magic.
     func finish() async throws {
         process.closeInput()
+        let head: [UInt8]
         do {
             // The pump is a task of its own: a stopped run must stop it too.
-            try await withTaskCancellationHandler { try await pump.value } onCancel: { [pump] in pump.cancel() }
+            head = try await withTaskCancellationHandler { try await pump.value } onCancel: { [pump] in pump.cancel() }
         } catch {
             process.kill()
             throw failure(error)
         }
         let status = await process.wait()
         guard status == 0 else { throw failure(because: "it \(ChildProcess.describe(waitStatus: status))") }
+        if let magic, !magic.isStart(of: head) { throw failure(magic.mismatch(head)) }
+    }
+
+    /// Stops the command and the pump before the writer is aborted: the pump may be in the
+    /// middle of a write to it.
+    func abandon() async {
+        process.kill(SIGKILL)
+        pump.cancel()
+        _ = try? await pump.value
     }
 
     private func failure(because reason: String) -> ExecCodecError {
         ExecCodecError(command: process.command, reason: reason, stderr: process.stderr)
     }
 
-    /// `error` as the command's failure, except a cancellation, which stays one.
+    /// `error` as the command's failure, except a cancellation, which stays one, and the
+    /// output's own, which is not the command's.
     private func failure(_ error: any Error) -> any Error {
-        error is CancellationError ? error : failure(because: "\(error)")
+        if let sink = error as? SinkFailed { return sink.error }
+        return error is CancellationError ? error : failure(because: "\(error)")
+    }
+
+    /// The output sink's error, as the pump passes it on.
+    private struct SinkFailed: Error {
+        let error: any Error
     }
 
     deinit {
