@@ -33,18 +33,11 @@ struct FaultTests {
         // xz at level 9 takes seconds over 48 MiB of random bytes: time to be interrupted.
         let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=xz&compression-level=9",
                                                  big.path], environment: nixEnvironment)
-        let midCopy = await onOwnThread {
-            for _ in 0..<1000 {
-                if !temporaries(cache).isEmpty {
-                    for _ in 0..<signals {
-                        ferry.kill(signal)
-                        usleep(5_000)
-                    }
-                    return true
-                }
-                usleep(10_000)
+        let midCopy = await temporaryAppears(in: cache) {
+            for _ in 0..<signals {
+                ferry.kill(signal)
+                usleep(5_000)
             }
-            return false
         }
         #expect(midCopy, "no temporary NAR appeared")
         let status = await ferry.wait(within: .seconds(20))  // a raw wait status
@@ -54,6 +47,21 @@ struct FaultTests {
         #expect(!FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"))
         try run([ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=zstd", big.path])
         try run(["nix", "store", "verify", "--store", "file://\(cache)", "--no-trust", big.path])
+    }
+
+    /// Polls `cache` on a thread of its own, at most 10 s, until a temporary file appears
+    /// (a copy is under way), and then runs `then` there at once; false if none appeared.
+    private func temporaryAppears(in cache: String, then: @escaping @Sendable () -> Void) async -> Bool {
+        await onOwnThread {
+            for _ in 0..<1000 {
+                if !temporaries(cache).isEmpty {
+                    then()
+                    return true
+                }
+                usleep(10_000)
+            }
+            return false
+        }
     }
 
     /// Sends SIGINT to `ferry` after `delay`, and gives its exit code if it exits within
@@ -81,15 +89,8 @@ struct FaultTests {
                                                  "--to", "file://\(cache)?compression=zstd&compression-level=12", big.path],
                                      environment: nixEnvironment)
         defer { ferry.kill(SIGKILL) }
-        let midCopy = await onOwnThread {
-            for _ in 0..<1000 {
-                if !temporaries(cache).isEmpty { return true }
-                usleep(10_000)
-            }
-            return false
-        }
+        let midCopy = await temporaryAppears(in: cache) { ferry.kill(SIGHUP) }
         try #require(midCopy, "no temporary NAR appeared: \(ferry.stderr)")
-        ferry.kill(SIGHUP)
         let status = await ferry.wait(within: .seconds(120))
         #expect(status == 0, "\(String(describing: status)): \(ferry.stderr)")
         #expect(FileManager.default.fileExists(atPath: "\(cache)/\(big.hashPart).narinfo"), "\(ferry.stderr)")
