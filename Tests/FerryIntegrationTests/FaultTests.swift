@@ -198,9 +198,11 @@ struct FaultTests {
         let source = url.replacingOccurrences(of: "PORT", with: String(silent.port))
         let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--no-check-sigs", "--from", source,
                                                  "--to", "file://\(dir.path)/m", top.path], environment: nixEnvironment)
-        let (code, _) = try await interrupt(ferry, after: .seconds(1), within: 10)
+        let (code, took) = try await interrupt(ferry, after: .seconds(1), within: 10)
         #expect(code == 130, "\(ferry.stderr)")
         #expect(ferry.stderr.contains("interrupted before any copy began"), "\(ferry.stderr)")
+        // Well under a second by hand; the old code took 4 s over openssh, or 29 s.
+        #expect(took.map { $0 < .milliseconds(1900) } == true, "took \(String(describing: took))")
     }
 
     @Test("SIGINT while ssh's ProxyCommand does not answer (transport=openssh): exit 130 within seconds, and the proxy ends with ssh")

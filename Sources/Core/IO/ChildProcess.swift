@@ -23,8 +23,8 @@ public final class ChildProcess: Sendable {
     public let output: FileDescriptorStream
     private let stderrTail: Mutex<TailBuffer>
     private let stderrDone = DispatchSemaphore(value: 0)
-    private let exitStatus = Mutex<Int32?>(nil)
-    private let reapedAt = Mutex<ContinuousClock.Instant?>(nil)
+    /// The raw wait status, and when it was known; set once stderr is drained.
+    private let ended = Mutex<(status: Int32, at: ContinuousClock.Instant)?>(nil)
     /// Set as soon as `waitpid` has freed the child's id, before its stderr is drained.
     private let reaped = Atomic<Bool>(false)
     /// The child leads a process group of its own, and signals go to the whole group.
@@ -112,18 +112,18 @@ public final class ChildProcess: Sendable {
 
     /// True once the child has exited and its stderr is closed (or was waited for as long
     /// as `reap` waits).
-    public var hasExited: Bool { exitStatus.withLock { $0 != nil } }
+    public var hasExited: Bool { ended.withLock { $0 != nil } }
 
     /// When the child was reaped, its stderr drained. Unlike the time `wait` returns, it does
     /// not depend on when Swift's busy threads run the waiting task again.
-    public var exitedAt: ContinuousClock.Instant? { reapedAt.withLock { $0 } }
+    public var exitedAt: ContinuousClock.Instant? { ended.withLock { $0?.at } }
 
     /// Sends `signal` to the child, or to its whole group when it leads one. A child's own
     /// id goes no further once it is reaped, since another process may then take it; a
     /// group's goes on until its stderr is closed, as a member may still hold that (a
     /// group's id stays reserved while any member lives).
     public func kill(_ signal: Int32 = SIGTERM) {
-        guard exitStatus.withLock({ $0 }) == nil else { return }
+        guard !hasExited else { return }
         if ownsGroup {
             _ = Glibc.kill(-pid, signal)
         } else if !reaped.load(ordering: .acquiring) {
@@ -143,7 +143,7 @@ public final class ChildProcess: Sendable {
     public func wait(within limit: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + limit
         while true {
-            if let status = exitStatus.withLock({ $0 }) {
+            if let status = ended.withLock({ $0?.status }) {
                 input.close()
                 output.close()
                 return status
@@ -181,14 +181,14 @@ public final class ChildProcess: Sendable {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && currentErrno() == EINTR {}
             reaped.store(true, ordering: .releasing)
-            if ownsGroup {
-                while stderrDone.wait(timeout: .now() + .seconds(1)) == .timedOut {
-                    guard Glibc.kill(-pid, 0) == 0 || currentErrno() != ESRCH else { break }
-                }
+            // The semaphore is signalled once: a wait that took it leaves nothing to wait for.
+            var drained = false
+            while ownsGroup, !drained {
+                drained = stderrDone.wait(timeout: .now() + .seconds(1)) == .success
+                if !drained && Glibc.kill(-pid, 0) != 0 && currentErrno() == ESRCH { break }
             }
-            _ = stderrDone.wait(timeout: .now() + .seconds(2))
-            reapedAt.withLock { $0 = .now }
-            exitStatus.withLock { $0 = status }
+            if !drained { _ = stderrDone.wait(timeout: .now() + .seconds(2)) }
+            ended.withLock { $0 = (status, .now) }
         }
     }
 
