@@ -19,7 +19,7 @@ final class RunReporter: Sendable {
         var total = 0, done = 0, failed = 0, waiting = 0
         /// Stored but not yet published: such a path may still fail (a reference failed).
         var stored: Set<StorePath> = []
-        var narTotal: UInt64 = 0, narDone: UInt64 = 0, fileDone: UInt64 = 0
+        var narTotal: UInt64 = 0, fileDone: UInt64 = 0
         /// NAR bytes read so far, those of copies in progress too; set once ticking starts.
         var streamed: StreamedBytes?
         var start = ContinuousClock.now
@@ -94,7 +94,6 @@ final class RunReporter: Sendable {
         case .stored(let nar, _, _):
             state.done += 1
             state.stored.insert(nar.info.path)
-            state.narDone += nar.info.narSize
             state.fileDone += nar.fileSize ?? nar.info.narSize
         case .published(let path):
             state.stored.remove(path)
@@ -149,7 +148,7 @@ final class RunReporter: Sendable {
     private func draw(_ state: inout Progress) {
         guard progress, state.total > 0 else { return }
         let seconds = max((ContinuousClock.now - state.start).seconds, 0.001)
-        let narIn = state.streamed?.value ?? state.narDone
+        let narIn = state.streamed?.value ?? 0
         let rate = Double(narIn) / seconds
         var line = "[\(state.done + state.failed)/\(state.total) paths] \(ByteSize.format(Int(narIn)))"
             + " in → \(ByteSize.format(Int(state.fileDone))) out, \(ByteSize.format(Int(rate)))/s"

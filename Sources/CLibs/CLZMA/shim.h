@@ -11,12 +11,8 @@ static inline lzma_stream ferry_lzma_stream_init(void) {
 }
 
 /* Constants defined through UINT32_C / UINT64_C, which Swift does not import. */
-static const uint32_t FERRY_LZMA_PRESET_DEFAULT = LZMA_PRESET_DEFAULT;
-static const uint32_t FERRY_LZMA_PRESET_EXTREME = LZMA_PRESET_EXTREME;
 static const uint32_t FERRY_LZMA_CONCATENATED = LZMA_CONCATENATED;
-static const uint32_t FERRY_LZMA_TELL_UNSUPPORTED_CHECK = LZMA_TELL_UNSUPPORTED_CHECK;
 static const uint32_t FERRY_LZMA_DICT_SIZE_MIN = LZMA_DICT_SIZE_MIN;
-static const uint64_t FERRY_LZMA_MEMLIMIT_UNLIMITED = UINT64_MAX;
 
 /* The one-filter chain (LZMA2 with `options`) of an .xz stream: the filter ids are
    UINT64_C macros Swift does not import. */

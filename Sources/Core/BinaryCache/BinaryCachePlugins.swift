@@ -59,17 +59,20 @@ extension BinaryCacheSource {
                       options: options, schemes: storages.flatMap(\.schemes),
                       urlValues: { url in ["url": .string(url.text)] }) { settings, context in
             // A folder may be named by `path`, as the file backend names it.
-            guard let text = try settings.string("url") ?? settings.path("path").map({ "file://\($0)" }) else {
+            // A folder may be named by `path` alone, as the file backend names it.
+            let url = try settings.string("url").map { text throws(ConfigError) in try StoreURL(parsing: text) }
+            guard url != nil || settings["path"] != nil else {
                 throw settings.error("url", "is missing: which cache? (file:///dir, https://host, s3://bucket; or path = \"/dir\")")
             }
-            let url = try StoreURL(parsing: text)
-            guard let storage = Plugin.handling(url.scheme, among: storages) else {
+            let scheme = url?.scheme ?? "file"
+            guard let storage = Plugin.handling(scheme, among: storages) else {
                 throw settings.error("url",
-                                     "no cache storage reads \(url.scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
+                                     "no cache storage reads \(scheme):// (known: \(storages.flatMap(\.schemes).joined(separator: ", ")))")
             }
             let ignored = Set(substituterOptions.map(\.name))
             var storageSettings = settings.filter(asURL: true) { $0 != "url" && !ignored.contains($0) }
-            for (key, value) in try storage.urlValues(url) where storageSettings[key] == nil && !ignored.contains(key) {
+            let urlValues: [String: ConfigValue] = try url.map { url throws(ConfigError) in try storage.urlValues(url) } ?? [:]
+            for (key, value) in urlValues where storageSettings[key] == nil && !ignored.contains(key) {
                 storageSettings[key] = value
             }
             try storage.checkKeys(of: storageSettings)

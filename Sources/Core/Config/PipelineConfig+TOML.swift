@@ -14,8 +14,7 @@ extension PipelineConfig {
         } catch {
             throw ConfigError(path, "cannot read the file: \(error.reason)")
         }
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return try raw(toml: text, name: path, baseDirectory: (absolute as NSString).deletingLastPathComponent)
+        return try raw(toml: text, name: path, baseDirectory: (absolutePath(path) as NSString).deletingLastPathComponent)
     }
 
     /// Reads a pipeline from TOML text; `name` stands for the file in errors.

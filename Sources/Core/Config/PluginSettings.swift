@@ -137,31 +137,29 @@ public struct PluginSettings: Sendable, Equatable {
         return value
     }
 
-    /// A path, with a leading `~` expanded to the home directory; a relative one from a
-    /// config file starts from the file's folder (a cron job's working directory is
-    /// seldom that).
+    /// A path as `resolvedPath` makes it.
     public func path(_ key: String) throws(ConfigError) -> String? {
         try string(key).map(resolvedPath)
     }
 
-    /// `~` expanded, then a relative path taken from the config file's folder.
+    /// `~` expanded, then made absolute: a relative path from a config file starts from the
+    /// file's folder (a cron job's working directory is seldom that), one from the command
+    /// line from the working directory. Absolute, since a program it is handed to
+    /// (`nix-store --store`) may not take a relative one.
     public func resolvedPath(_ path: String) -> String {
-        relativeToFile(expandingTilde(path))
+        absolutePath(expandingTilde(path), from: baseDirectory)
     }
 
-    /// A program as written: looked up in PATH when it is a bare name, else a path (from the
-    /// config file's folder when relative).
+    /// A program as written: looked up in PATH when it is a bare name, else a path, as
+    /// `resolvedPath` makes it.
     public func program(_ name: String) -> String {
         name.contains("/") ? resolvedPath(name) : name
     }
+}
 
-    /// A relative `path` from the config file's folder when it came from a file, else from
-    /// the working directory: made absolute either way, since a program it is handed to
-    /// (`nix-store --store`) may not take a relative one.
-    private func relativeToFile(_ path: String) -> String {
-        guard !path.hasPrefix("/") else { return path }
-        return (baseDirectory ?? FileManager.default.currentDirectoryPath) + "/" + path
-    }
+/// `path` from `directory` (by default the working directory) when it is relative.
+public func absolutePath(_ path: String, from directory: String? = nil) -> String {
+    path.hasPrefix("/") ? path : (directory ?? FileManager.default.currentDirectoryPath) + "/" + path
 }
 
 /// `~/x` → `$HOME/x`.

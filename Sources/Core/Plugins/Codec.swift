@@ -49,8 +49,9 @@ extension Codec {
     }
 
     /// `decompressorMemory(narSize:)` for a decoder that writes `bytesPerNarByte` bytes of
-    /// its buffers for each byte it puts out (libbz2: four), plus its state and one output
-    /// chunk past the NarSize; never more than `decompressorMemory`.
+    /// its buffers for each byte it puts out (libbz2: four), rounded up to whole huge pages,
+    /// plus its state and one output chunk past the NarSize; never more than
+    /// `decompressorMemory`.
     public func decompressorMemory(narSize: UInt64, bytesPerNarByte: UInt64) -> Int {
         let (written, overflow) = narSize.multipliedReportingOverflow(by: bytesPerNarByte)
         guard !overflow, written < UInt64(decompressorMemory) else { return decompressorMemory }

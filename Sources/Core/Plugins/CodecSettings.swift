@@ -18,11 +18,12 @@ public enum CodecSettings {
                                memory: (Int) -> Int) throws(ConfigError) -> Int {
         let asked = try settings.int("threads") ?? 0
         guard asked >= 0 else { throw settings.error("threads", "must be 0 (one per core) or more") }
-        var threads = asked == 0 ? SystemInfo.processorCount : asked
+        let wanted = asked == 0 ? SystemInfo.processorCount : asked
+        var threads = wanted
         let room = context.memoryBudget - Pipeline.streamBuffers
         while threads > 1 && memory(threads) > room { threads -= 1 }
         // Worth a notice when a number was asked for; "one per core" means as many as fit.
-        if threads < (asked == 0 ? SystemInfo.processorCount : asked) {
+        if threads < wanted {
             context.logger.log(level: asked == 0 ? .info : .notice, "codec threads lowered to fit the memory budget", metadata: [
                 "threads": "\(threads)", "asked": "\(asked)", "budget": "\(context.memoryBudget)"])
         }

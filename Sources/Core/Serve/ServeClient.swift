@@ -47,7 +47,7 @@ public final class ServeClient: @unchecked Sendable {
             let serverVersion = try await reader.u64()
             guard ServeProtocol.major(serverVersion) == 0x200,
                   serverVersion >= ServeProtocol.minimumServerVersion else {
-                throw ServeFailure("the peer speaks serve protocol \(serverVersion >> 8).\(serverVersion & 0xff); Ferry needs 2.5 or later (Nix 2.1 or newer)")
+                throw ServeFailure("the peer speaks serve protocol \(ServeProtocol.versionText(serverVersion)); Ferry needs 2.5 or later (Nix 2.1 or newer)")
             }
             protocolVersion = min(serverVersion, ServeProtocol.clientVersion)
         }

@@ -17,6 +17,9 @@ public enum ServeProtocol {
 
     static func major(_ version: UInt64) -> UInt64 { version & 0xff00 }
 
+    /// `2.5` for 0x205, as Nix writes a protocol version.
+    public static func versionText(_ version: UInt64) -> String { "\(version >> 8).\(version & 0xff)" }
+
     /// Longest store path, hash or signature string accepted in a reply.
     static let maxPathLength = 4096
     static let maxFieldLength = 4096

@@ -111,7 +111,7 @@ final class ExecFilter: ByteFilter {
             // The pump is a task of its own: a stopped run must stop it too.
             head = try await withTaskCancellationHandler { try await pump.value } onCancel: { [pump] in pump.cancel() }
         } catch {
-            process.kill()
+            // The pump killed the command on its way out.
             throw failure(error)
         }
         let status = await process.wait()
@@ -145,7 +145,7 @@ final class ExecFilter: ByteFilter {
 
     deinit {
         pump.cancel()
-        process.kill(9)
+        process.kill(SIGKILL)
     }
 }
 

@@ -61,6 +61,9 @@ struct URLParts: Sendable {
     /// messages and logs.
     var pathForMessages: String { path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path }
 
+    /// `GET /nar/x.nar.xz`: a request as messages name it.
+    func request(_ method: String) -> String { "\(method) \(pathForMessages)" }
+
     var text: String {
         let encoded = query.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
         return "\(scheme)://\(authority)\(path)" + (encoded.isEmpty ? "" : "?\(encoded)")
@@ -178,8 +181,9 @@ final class HTTPTransport: Sendable {
                 }
                 throw await failure(response, method.rawValue, url)
             }) { attempt, error, wait in
-                logger.notice("\(RetryPolicy.retryLine("\(method) \(url.pathForMessages)", attempt: attempt, error: "\(error)", wait: wait))",
-                              metadata: ["request": "\(method) \(url.pathForMessages)", "attempt": "\(attempt)"])
+                let request = url.request(method.rawValue)
+                logger.notice("\(RetryPolicy.retryLine(request, attempt: attempt, error: "\(error)", wait: wait))",
+                              metadata: ["request": "\(request)", "attempt": "\(attempt)"])
             }
         } catch var error as HTTPError where attempts > 1 {
             error.attempts = attempts
@@ -203,7 +207,7 @@ final class HTTPTransport: Sendable {
         } catch {
             // A stopped run is no failure that may pass: never retried, never "HTTP failed".
             if Task.isCancelled { throw CancellationError() }
-            throw HTTPError(cache: cache, request: "\(method) \(url.pathForMessages)", reason: describe(error))
+            throw HTTPError(cache: cache, request: url.request(method.rawValue), reason: describe(error))
         }
     }
 
@@ -224,11 +228,11 @@ final class HTTPTransport: Sendable {
             // body that cannot be read (a large error page) says neither: the file is absent.
             let body = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
             if body.contains("<Code>NoSuchBucket</Code>") {
-                throw ConfigError("\(cache): GET \(url.pathForMessages)", "404 Not Found\(HTTPError.explanation(body)): create the bucket, or name one that exists")
+                throw ConfigError("\(cache): \(url.request("GET"))", "404 Not Found\(HTTPError.explanation(body)): create the bucket, or name one that exists")
             }
             guard response.status == .forbidden, HTTPError.authenticationCodes.contains(where: { body.contains("<Code>\($0)</Code>") })
             else { return nil }
-            throw ConfigError("\(cache): GET \(url.pathForMessages)", "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
+            throw ConfigError("\(cache): \(url.request("GET"))", "403 Forbidden\(HTTPError.explanation(body)): the access key or secret is wrong")
         }
         try await expectSuccess(response, "GET", url)
         return EncodedFile(bytes: Array(buffer: try await response.body.collect(upTo: EncodedFile.sizeLimit)),
@@ -259,7 +263,7 @@ final class HTTPTransport: Sendable {
                 throw CancellationError()  // a stop, not a broken connection
             } catch {
                 // A connection lost mid-body is transient: the caller may try again.
-                throw HTTPError(cache: cache, request: "GET \(url.pathForMessages)",
+                throw HTTPError(cache: cache, request: url.request("GET"),
                                 reason: "the connection broke after \(ByteSize.format(received)) of the body: \(describe(error))")
             }
             guard let buffer else { return }
@@ -280,7 +284,7 @@ final class HTTPTransport: Sendable {
     }
 
     private func encodedFile(_ encoding: String, _ url: URLParts) -> HTTPError {
-        HTTPError(cache: cache, request: "GET \(url.pathForMessages)", status: 200,
+        HTTPError(cache: cache, request: url.request("GET"), status: 200,
                   reason: "it comes with Content-Encoding: \(encoding), which Ferry decodes only for narinfos")
     }
 
@@ -311,7 +315,7 @@ final class HTTPTransport: Sendable {
                                                endpoint: HTTPError.element("Endpoint", in: text))
         default: ""
         }
-        return HTTPError(cache: cache, request: "\(method) \(url.pathForMessages)", status: Int(response.status.code),
+        return HTTPError(cache: cache, request: url.request(method), status: Int(response.status.code),
                          reason: "\(response.status.code) \(response.status.reasonPhrase)" + HTTPError.explanation(text) + hint,
                          retryAfter: response.headers.first(name: "Retry-After").flatMap(HTTPError.parseRetryAfter))
     }

@@ -41,7 +41,7 @@ public enum LocalStore {
             }
             ioTimeout = try settings.duration("io-timeout") ?? .seconds(120)
             // Nix would make a store inside the cache's folder.
-            if let root, FileManager.default.fileExists(atPath: root + "/nix-cache-info") {
+            if let root, FileManager.default.fileExists(atPath: root + "/" + NixCacheInfo.key) {
                 throw settings.error("root", "\(root) holds a binary cache (it has a nix-cache-info), not a store: name it file://\(root)")
             }
         }

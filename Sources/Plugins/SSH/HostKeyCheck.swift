@@ -80,15 +80,16 @@ struct HostKeyCheck {
             switch KnownHosts(parsing: text, source: path).check(key, host: endpoint.host, port: endpoint.port) {
             case .trusted: return
             case .unknown: break
-            case .changed, .revoked:
+            case .changed:
                 throw SSHError(endpoint, "the host presented \(key), but another session has just recorded a different key for it in \(path); refusing to connect")
+            case .revoked:
+                throw SSHError(endpoint, "the host presented \(key), which \(path) now marks @revoked; refusing to connect")
             }
             let line = (text.isEmpty || text.hasSuffix("\n") ? "" : "\n")
                 + key.knownHostsLine(host: endpoint.host, port: endpoint.port) + "\n"
             try Array(line.utf8).withUnsafeBytes { try writeAll(fd, $0, subject: path) }
-        } catch let refusal as SSHError {
-            throw refusal
-        } catch {
+        } catch where !(error is SSHError) {
+            // A refusal above stands as it is; only the file's own failures are worded here.
             throw SSHError(endpoint, "cannot record the new host key: \(error)")
         }
     }

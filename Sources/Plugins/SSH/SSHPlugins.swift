@@ -97,7 +97,7 @@ public enum SSHStore {
                 let client = try await ServeClient.connect(over: stream)
                 logger.debug("SSH session ready", metadata: [
                     "peer": "\(endpoint.description)", "command": "\(endpoint.serveCommand)",
-                    "protocol": "\(client.protocolVersion >> 8).\(client.protocolVersion & 0xff)",
+                    "protocol": "\(ServeProtocol.versionText(client.protocolVersion))",
                     "ms": "\((ContinuousClock.now - began).milliseconds)",
                 ])
                 return client

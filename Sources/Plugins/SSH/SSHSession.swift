@@ -36,16 +36,7 @@ final class SSHSession: @unchecked Sendable {
     static func open(_ endpoint: SSHEndpoint) async throws -> SSHSession {
         guard initialized == 0 else { throw SSHError(endpoint, "libssh2 could not be initialised") }
         let queue = DispatchQueue(label: "ferry.ssh.\(endpoint.host)")
-        let stop = CallStop()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                queue.async {
-                    continuation.resume(with: Result { try SSHSession(endpoint, queue: queue, stop: stop) })
-                }
-            }
-        } onCancel: {
-            stop.requested.store(true, ordering: .releasing)
-        }
+        return try await run(on: queue) { stop in try SSHSession(endpoint, queue: queue, stop: stop) }
     }
 
     /// Runs on `queue`: the blocking part of `open`.
@@ -134,32 +125,37 @@ final class SSHSession: @unchecked Sendable {
 
     /// Runs `body` on the session's queue.
     func perform<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R) async throws -> R {
-        try await perform(body, stop: nil)
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body(self) }) }
+        }
     }
 
     /// Runs `body` on the session's queue; once the task is cancelled, its waits end
     /// within a slice by throwing `CancellationError`, so a stop does not sit out an
     /// `io-timeout` on a stalled peer. A channel whose call was cut short cannot go on.
     func performUntilCancelled<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R) async throws -> R {
+        try await SSHSession.run(on: queue) { stop in
+            self.runningCallStop = stop
+            defer { self.runningCallStop = nil }
+            return try body(self)
+        }
+    }
+
+    /// Runs `body` on `queue` with a stop that cancelling the task sets, which the waits
+    /// of the call on `queue` check (`waitForSocket`, and `connectSocket` while opening).
+    private static func run<R: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable (CallStop) throws -> R) async throws -> R {
         let stop = CallStop()
         return try await withTaskCancellationHandler {
-            try await perform(body, stop: stop)
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async { continuation.resume(with: Result { try body(stop) }) }
+            }
         } onCancel: {
             stop.requested.store(true, ordering: .releasing)
         }
     }
 
-    private func perform<R: Sendable>(_ body: @escaping @Sendable (SSHSession) throws -> R, stop: CallStop?) async throws -> R {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                self.runningCallStop = stop
-                defer { self.runningCallStop = nil }
-                continuation.resume(with: Result { try body(self) })
-            }
-        }
-    }
-
-    /// Set when the task of a call made with `performUntilCancelled` is cancelled.
+    /// Set when the task of a call made with `run(on:)` (opening a session, or
+    /// `performUntilCancelled`) is cancelled.
     private final class CallStop: Sendable {
         let requested = Atomic<Bool>(false)
     }
@@ -275,7 +271,8 @@ final class SSHSession: @unchecked Sendable {
                         Glibc.close(fd)
                         throw CancellationError()
                     }
-                    ready = poll(&descriptor, 1, 200) == 1
+                    let left = max(0, (deadline.instant - ContinuousClock.now).milliseconds)
+                    ready = poll(&descriptor, 1, Int32(min(200, left))) == 1
                 }
                 if ready {
                     var error: Int32 = 0

@@ -29,7 +29,7 @@ public struct XZCodec: Codec {
     /// at least): a larger one finds nothing more, yet the encoder would take all of it (a
     /// 1 KiB NAR at -9 reserved 675 MiB, and waited behind big ones for it), and so would
     /// every reader's decoder.
-    func singleThreadOptions(narSize: UInt64) -> lzma_options_lzma {
+    private func singleThreadOptions(narSize: UInt64) -> lzma_options_lzma {
         var options = presetOptions()
         options.dict_size = UInt32(min(UInt64(options.dict_size), max(UInt64(FERRY_LZMA_DICT_SIZE_MIN), narSize)))
         return options
