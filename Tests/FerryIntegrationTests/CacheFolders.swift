@@ -12,6 +12,11 @@ func temporaries(_ cache: String) -> [String] {
     }
 }
 
+/// The narinfo files of a folder cache, by name; throws if the folder is not there.
+func narinfos(in cache: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".narinfo") }
+}
+
 /// Every entry of a directory (hidden ones included) with its size; empty if it is not there.
 func directorySizes(_ path: String) -> [String: Int] {
     guard let dir = opendir(path) else { return [:] }

@@ -233,8 +233,8 @@ struct CopyClosureAgainstNixTests {
         let output = try ferry(["run", config, top.path], check: false)
         #expect(output.status == 1 && output.stderr.contains("the [codec] compression setting must name what the command writes"),
                 "\(output.stderr)")
-        let published = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache"))?.filter { $0.hasSuffix(".narinfo") }
-        #expect(published?.isEmpty ?? true, "\(published ?? [])")
+        let published = (try? narinfos(in: dir.path + "/cache")) ?? []
+        #expect(published.isEmpty, "\(published)")
     }
 
     @Test("config errors exit 2 and name what is wrong", arguments: [

@@ -33,13 +33,14 @@ struct FaultTests {
         // xz at level 9 takes seconds over 48 MiB of random bytes: time to be interrupted.
         let ferry = try ChildProcess(arguments: [ferryBinary, "copy-closure", "--to", "file://\(cache)?compression=xz&compression-level=9",
                                                  big.path], environment: nixEnvironment)
+        defer { ferry.kill(SIGKILL) }
         let midCopy = await temporaryAppears(in: cache) {
             for _ in 0..<signals {
                 ferry.kill(signal)
                 usleep(5_000)
             }
         }
-        #expect(midCopy, "no temporary NAR appeared")
+        try #require(midCopy, "no temporary NAR appeared")
         let status = await ferry.wait(within: .seconds(20))  // a raw wait status
         #expect(status.map { $0 & 0x7f == 0 && $0 >> 8 == 128 + signal } == true, "exited \(String(describing: status)): \(ferry.stderr)")
         #expect(ferry.stderr.contains("interrupted"), "\(ferry.stderr)")
@@ -112,8 +113,8 @@ struct FaultTests {
         // What the command started goes with it, not only the shell.
         try await Task.sleep(for: .milliseconds(500))
         #expect(sleeps.filter { commandLine(of: $0).contains("61.5") }.isEmpty, "left running: \(sleeps)")
-        let narinfos = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache")) ?? []).filter { $0.hasSuffix(".narinfo") }
-        #expect(narinfos.isEmpty, "published after the interrupt: \(narinfos)")
+        let published = (try? narinfos(in: dir.path + "/cache")) ?? []
+        #expect(published.isEmpty, "published after the interrupt: \(published)")
     }
 
     @Test("SIGINT while xz compresses on two threads: exit 130 in seconds, not once its blocks are done; nothing is left")
@@ -187,6 +188,7 @@ struct FaultTests {
     }
 
     @Test("SIGINT while a source does not answer (a cache, or an SSH server in its handshake): exit 130 within seconds, saying no path was copied",
+          Peers.requiring("ssh"),
           arguments: ["http://127.0.0.1:PORT/c", "ssh://root@127.0.0.1:PORT?known-hosts=/dev/null",
                       "ssh://root@127.0.0.1:PORT?known-hosts=/dev/null&transport=openssh"])
     func sigintSilentSource(url: String) async throws {
@@ -205,22 +207,32 @@ struct FaultTests {
         #expect(took.map { $0 < .milliseconds(1900) } == true, "took \(String(describing: took))")
     }
 
-    @Test("SIGINT while ssh's ProxyCommand does not answer (transport=openssh): exit 130 within seconds, and the proxy ends with ssh")
+    @Test("SIGINT while ssh's ProxyCommand does not answer (transport=openssh): exit 130 within seconds, and the proxy ends with ssh",
+          Peers.requiring("ssh"))
     func sigintSilentProxy() async throws {
         let (top, _) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try writeExecutable("#!/bin/sh\nexec sleep 63.3\n", to: dir.path + "/proxy")
-        defer { _ = try? run(["pkill", "-f", "sleep 63.3"], check: false) }
         let ferry = try ChildProcess(arguments: [ferryBinary, "mirror", "--no-check-sigs", "--from",
                                                  "ssh://root@ferry-proxied?known-hosts=/dev/null&transport=openssh",
                                                  "--to", "file://\(dir.path)/m", top.path],
                                      environment: nixEnvironment.merging(["NIX_SSHOPTS": "-oProxyCommand=\(dir.path)/proxy"]) { $1 })
-        let (code, took) = try await interrupt(ferry, after: .seconds(1), within: 10)
+        defer { ferry.kill(SIGKILL) }
+        // The proxy is running: ssh started it and waits for it.
+        func proxies() -> [Int32] { descendants(of: ferry.pid).filter { commandLine(of: $0).contains("sleep 63.3") } }
+        var started: [Int32] = []
+        for _ in 0..<100 where started.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            started = proxies()
+        }
+        defer { for pid in started { kill(pid, SIGKILL) } }
+        try #require(!started.isEmpty, "the proxy never started: \(ferry.stderr)")
+        let (code, took) = try await interrupt(ferry, after: .zero, within: 10)
         #expect(code == 130, "\(ferry.stderr)")
         #expect(took.map { $0 < .seconds(5) } == true, "took \(String(describing: took))")
-        let proxies = try run(["pgrep", "-f", "sleep 63.3"], check: false)
-        #expect(proxies.status == 1, "left running: \(proxies.text)")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(started.filter { commandLine(of: $0).contains("sleep 63.3") }.isEmpty, "left running: \(started)")
     }
 
     @Test("SIGKILL at random moments, 20 times: every narinfo has its NAR with the right bytes; a rerun completes and cleans up")

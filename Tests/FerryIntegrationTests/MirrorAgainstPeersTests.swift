@@ -348,7 +348,7 @@ struct MirrorAgainstPeersTests {
             let cache = "\(dir.path)/shard\(shard)"
             try run([ferryBinary, "mirror", "--from", "file://\(source)", "--to", "file://\(cache)",
                      "--trusted-public-key", sourceKey, "--paths-from", list, "--shard", "\(shard)/3"])
-            copied += ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.hasSuffix(".narinfo") }
+            copied += (try? narinfos(in: cache)) ?? []
         }
         #expect(copied.sorted() == all.map { "\($0.hashPart).narinfo" }.sorted())
     }

@@ -50,7 +50,7 @@ struct ReportingTests {
         let output = try run(["bash", "-c", "set -o pipefail; \(copy) | head -c 1 >/dev/null"], check: false)
         #expect(output.status == 0, "\(output.stderr)")
         try run(["nix", "store", "verify", "--store", "file://\(dir.path)/cache", "--no-trust", "-r", top.path])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache").filter { $0.hasSuffix(".narinfo") }.count == all.count)
+        #expect(try narinfos(in: dir.path + "/cache").count == all.count)
     }
 
     @Test("-v adds a line for each step of each path; -vv adds debug logs; neither changes without them")

@@ -127,7 +127,7 @@ struct SSHAgainstNixTests {
             #expect(down.status == 2 && down.stderr.contains("cannot read the key file") && !down.stderr.contains("retrying"), "\(down.stderr)")
         }
         var bare = nixEnvironment.merging(["HOME": dir.path]) { $1 }
-        bare["SSH_AUTH_SOCK"] = nil
+        bare["SSH_AUTH_SOCK"] = ""  // merged into this process's environment: empty, as unset
         let none = try run([ferryBinary, "copy-closure", "--from", url, "--to", "file://\(dir.path)/c", top], environment: bare, check: false)
         #expect(none.status == 2 && none.stderr.contains("nothing to log in with"), "\(none.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/c"))
@@ -146,7 +146,8 @@ struct SSHAgainstNixTests {
                 && !result.stderr.contains("(attempt 3 failed: "), "\(result.stderr)")
     }
 
-    @Test("transport=openssh passes NIX_SSHOPTS to ssh as Nix does: a URL without a port reaches the one it names; a URL's user and port, even :22, win")
+    @Test("transport=openssh passes NIX_SSHOPTS to ssh as Nix does: a URL without a port reaches the one it names; a URL's user and port, even :22, win",
+          Peers.requiring("ssh"))
     func nixSSHOptions() throws {
         let (top, all) = try NixStore.closure.get()
         let dir = try TemporaryDirectory()
@@ -160,8 +161,9 @@ struct SSHAgainstNixTests {
         #expect(["SSH session ready", "command=nix-store --serve --write", "protocol=2."].allSatisfy(output.stderr.contains),
                 "\(output.stderr)")
         // The test's sshd is not on port 22: the URL's port is the one tried.
+        let portOnly = nixEnvironment.merging(["NIX_SSHOPTS": "-p \(server.port) -o ConnectionAttempts=1"]) { $1 }
         let elsewhere = try run([ferryBinary, "copy-closure", "--retries", "1", "--from", "ssh://root@127.0.0.1:22" + query,
-                                 "--to", "file://\(dir.path)/d", top.path], environment: options, check: false)
+                                 "--to", "file://\(dir.path)/d", top.path], environment: portOnly, check: false)
         #expect(elsewhere.status != 0 && !elsewhere.stderr.contains("copied /nix/store"), "\(elsewhere.stderr)")
     }
 
@@ -179,7 +181,8 @@ struct SSHAgainstNixTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp) == [])
     }
 
-    @Test("transport=openssh to a name ssh's config resolves (HostName, Port): the pinned key is checked under the URL's name")
+    @Test("transport=openssh to a name ssh's config resolves (HostName, Port): the pinned key is checked under the URL's name",
+          Peers.requiring("ssh"))
     func pinnedKeyOfConfigName() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -243,20 +246,9 @@ struct SSHAgainstNixTests {
     }
 
     @Test("a server that never answers the handshake fails within connect-timeout") func silentServer() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(listener, $0, length)
-                _ = listen(listener, 8)
-                _ = getsockname(listener, $0, &length)
-            }
-        }
-        let port = UInt16(bigEndian: address.sin_port)
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let port = silent.port
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let started = ContinuousClock.now
@@ -353,7 +345,7 @@ struct SSHFaultTests {
         #expect(result.stderr.contains(try NixStore.bigPath.get().path), "\(result.stderr)")
         #expect(result.stderr.contains("io-timeout"), "\(result.stderr)")
         #expect(elapsed < .seconds(3 + 10), "took \(elapsed)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/cache").filter { $0.hasSuffix(".narinfo") }.isEmpty)
+        #expect(try narinfos(in: dir.path + "/cache").isEmpty)
     }
 
     @Test("SIGTERM while the remote side is stopped mid-copy ends the run in seconds, not after io-timeout",

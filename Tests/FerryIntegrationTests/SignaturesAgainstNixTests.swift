@@ -22,7 +22,7 @@ struct SignaturesAgainstNixTests {
         let (cache, _, secretFile, publicFile) = try nixSignedCache(in: dir)
         let publicKey = try PublicKey(parsing: String(contentsOfFile: publicFile, encoding: .utf8))
         let secret = try SecretKey(contentsOfFile: secretFile)
-        let files = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasSuffix(".narinfo") }
+        let files = try narinfos(in: cache)
         #expect(files.count == 4)
         for file in files {
             let text = try String(contentsOfFile: cache + "/" + file, encoding: .utf8)
